@@ -1,0 +1,166 @@
+"""JSON-Schema contracts derived from the providers' docs: the single source of truth for shapes.
+
+Files: ``contracts/<provider>/<operation>.request.json`` / ``.response.json``, shared
+``common.json`` and ``error.response.json``, and ``operations.json`` (method, path and where the
+parameters travel). The mock validates requests with them, the tests validate responses with
+them, and :func:`openapi` builds each provider's OpenAPI 3.1 document from them.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator, ValidationError
+from referencing import Registry, Resource
+
+ROOT = Path(__file__).parent
+BASE_URI = "https://contracts.bgmock.local"
+
+__all__ = ["ContractViolation", "ValidationError", "errors", "examples", "load", "names",
+           "openapi", "operations", "providers", "validate", "validator"]
+
+
+class ContractViolation(ValueError):
+    def __init__(self, provider: str, name: str, problems: list[ValidationError]) -> None:
+        self.problems = problems
+        detail = "; ".join(f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}"
+                           for e in problems[:5])
+        super().__init__(f"{provider}/{name}: {detail}")
+
+
+def providers() -> list[str]:
+    return sorted(p.name for p in ROOT.iterdir() if (p / "operations.json").is_file())
+
+
+@cache
+def names(provider: str) -> tuple[str, ...]:
+    """Every schema in a provider's folder, without ``.json``."""
+    return tuple(sorted(p.stem for p in (ROOT / provider).glob("*.json")
+                        if p.name != "operations.json"))
+
+
+@cache
+def load(provider: str, name: str) -> dict[str, Any]:
+    path = ROOT / provider / f"{name}.json"
+    if not path.is_file():
+        raise KeyError(f"no contract {provider}/{name}")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+@cache
+def operations(provider: str) -> dict[str, Any]:
+    return json.loads((ROOT / provider / "operations.json").read_text(encoding="utf-8"))
+
+
+@cache
+def _registry(provider: str) -> Registry:
+    resources = [(load(provider, n)["$id"], Resource.from_contents(load(provider, n)))
+                 for n in names(provider)]
+    return Registry().with_resources(resources)
+
+
+@cache
+def validator(provider: str, name: str) -> Draft202012Validator:
+    schema = load(provider, name)
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema, registry=_registry(provider))
+
+
+def errors(provider: str, name: str, instance: Any) -> list[ValidationError]:
+    """Every violation, most general first (shallowest path)."""
+    found = list(validator(provider, name).iter_errors(instance))
+    return sorted(found, key=lambda e: (len(e.absolute_path), str(e.absolute_path)))
+
+
+def validate(provider: str, name: str, instance: Any) -> None:
+    problems = errors(provider, name, instance)
+    if problems:
+        raise ContractViolation(provider, name, problems)
+
+
+def examples(provider: str) -> Iterator[tuple[str, Any]]:
+    for name in names(provider):
+        for example in load(provider, name).get("examples", []):
+            yield name, example
+
+
+# --- OpenAPI 3.1 -------------------------------------------------------------------------
+
+def _component(provider: str, ref: str, current: str) -> str:
+    """``common.json#/$defs/x`` or ``#/$defs/x`` -> ``#/components/schemas/common.x``."""
+    target, _, pointer = ref.partition("#")
+    owner = Path(target).stem if target else current
+    if not pointer:
+        return f"#/components/schemas/{owner}"
+    if not pointer.startswith("/$defs/"):
+        raise ValueError(f"{provider}/{current}: unsupported $ref {ref!r}")
+    return f"#/components/schemas/{owner}.{pointer.removeprefix('/$defs/')}"
+
+
+def _bundled(provider: str, node: Any, current: str) -> Any:
+    if isinstance(node, dict):
+        out = {k: _bundled(provider, v, current) for k, v in node.items()
+               if k not in ("$id", "$schema", "$defs")}
+        if "$ref" in node:
+            out["$ref"] = _component(provider, node["$ref"], current)
+        return out
+    if isinstance(node, list):
+        return [_bundled(provider, v, current) for v in node]
+    return node
+
+
+@cache
+def _openapi(provider: str) -> dict[str, Any]:
+    index = operations(provider)
+    schemas: dict[str, Any] = {}
+    for name in names(provider):
+        schema = load(provider, name)
+        for def_name, definition in schema.get("$defs", {}).items():
+            schemas[f"{name}.{def_name}"] = _bundled(provider, definition, name)
+        if name != "common":
+            schemas[name] = _bundled(provider, schema, name)
+    paths: dict[str, Any] = {}
+    for op_name, op in index["operations"].items():
+        request = load(provider, f"{op_name}.request")
+        operation: dict[str, Any] = {
+            "operationId": op_name,
+            "summary": op.get("summary", ""),
+            "description": request.get("description", ""),
+            "responses": {"200": {
+                "description": "Success or a provider error (both are HTTP 200)",
+                "content": {"application/json": {"schema": {"oneOf": [
+                    {"$ref": f"#/components/schemas/{op_name}.response"},
+                    {"$ref": "#/components/schemas/error.response"}]}}},
+            }},
+        }
+        if op["in"] == "query":
+            required = set(request.get("required", []))
+            operation["parameters"] = [
+                {"name": param, "in": "query", "required": param in required,
+                 "schema": _bundled(provider, prop, f"{op_name}.request")}
+                for param, prop in request.get("properties", {}).items()]
+        else:
+            operation["requestBody"] = {"required": True, "content": {"application/json": {
+                "schema": {"$ref": f"#/components/schemas/{op_name}.request"}}}}
+        paths.setdefault(op["path"], {})[op["method"].lower()] = operation
+    return {
+        "openapi": "3.1.0",
+        "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
+        "info": {"title": index["title"], "version": index["version"],
+                 "description": index.get("description", "")},
+        "servers": [{"url": url} for url in index.get("servers", [])],
+        "paths": paths,
+        "components": {"schemas": schemas,
+                       "securitySchemes": index.get("securitySchemes", {})},
+        **({"security": index["security"]} if "security" in index else {}),
+    }
+
+
+def openapi(provider: str) -> dict[str, Any]:
+    """The provider's OpenAPI 3.1 document, built from its contracts (a fresh copy)."""
+    return copy.deepcopy(_openapi(provider))

@@ -1,0 +1,102 @@
+"""``bgmock serve | openapi | contracts``.
+
+Every ``serve`` flag can also be set as ``BGMOCK_<NAME>`` (e.g. ``BGMOCK_PORT=9000``) or in the
+``--config`` file; the command line wins over the environment, which wins over the file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from mock_server import __version__
+from mock_server.settings import Settings, resolve
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bgmock",
+        description="Offline, faithful fakes of image-AI provider APIs "
+                    "(Topview under /topview; admin API under /__admin).")
+    parser.add_argument("--version", action="version", version=f"bgmock {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser(
+        "serve", help="run the mock server",
+        description="Run the mock. Each flag is also read from BGMOCK_<FLAG> (e.g. BGMOCK_PORT); "
+                    "flags beat environment variables, which beat the --config file.")
+    d = Settings()
+    serve.add_argument("--host", help=f"address to bind (BGMOCK_HOST, default {d.host}; the "
+                                      "container uses 0.0.0.0)")
+    serve.add_argument("--port", type=int,
+                       help=f"port to listen on (BGMOCK_PORT, default {d.port})")
+    serve.add_argument("--clock", choices=["real", "virtual"],
+                       help="real: wall time; virtual: frozen until POST /__admin/clock/advance "
+                            f"(BGMOCK_CLOCK, default {d.clock})")
+    serve.add_argument("--speed", type=float,
+                       help="divide every task duration by this factor, e.g. 10 = ten times "
+                            f"faster (BGMOCK_SPEED, default {d.speed})")
+    serve.add_argument("--instant", action="store_true", default=None,
+                       help="tasks finish on their first poll (BGMOCK_INSTANT)")
+    serve.add_argument("--seed", type=int,
+                       help=f"seed for ids and signing keys (BGMOCK_SEED, default {d.seed})")
+    serve.add_argument("--config", help="JSON or TOML file with any setting plus 'accounts' "
+                                        "(BGMOCK_CONFIG)")
+    serve.add_argument("--public-url", dest="public_url",
+                       help="base URL written into result and upload URLs (BGMOCK_PUBLIC_URL; "
+                            "default: the URL each request came in on)")
+    serve.add_argument("--admin-token", dest="admin_token",
+                       help="require 'Authorization: Bearer <token>' on /__admin "
+                            "(BGMOCK_ADMIN_TOKEN)")
+    serve.add_argument("--log-level", dest="log_level",
+                       choices=["critical", "error", "warning", "info", "debug"],
+                       help=f"log level (BGMOCK_LOG_LEVEL, default {d.log_level})")
+
+    openapi = commands.add_parser("openapi", help="print a provider's OpenAPI 3.1 document")
+    openapi.add_argument("provider")
+    commands.add_parser("contracts", help="list the contract schemas")
+    return parser
+
+
+def serve(settings: Settings) -> int:
+    import uvicorn
+
+    from mock_server.app import create_app
+
+    app = create_app(settings)
+    # uvicorn handles SIGTERM/SIGINT: stop accepting, finish in-flight requests, exit 0.
+    config = uvicorn.Config(app, host=settings.host, port=settings.port,
+                            log_level=settings.log_level, timeout_graceful_shutdown=5,
+                            server_header=False)
+    uvicorn.Server(config).run()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "openapi":
+        import contracts
+
+        if args.provider not in contracts.providers():
+            print(f"unknown provider {args.provider!r}; known: {', '.join(contracts.providers())}",
+                  file=sys.stderr)
+            return 2
+        json.dump(contracts.openapi(args.provider), sys.stdout, indent=2)
+        print()
+        return 0
+    if args.command == "contracts":
+        import contracts
+
+        for provider in contracts.providers():
+            for name in contracts.names(provider):
+                print(f"{provider}/{name}")
+        return 0
+    options = {k: v for k, v in vars(args).items() if k != "command"}
+    try:
+        settings = resolve(options)
+    except (ValueError, OSError) as exc:
+        print(f"bgmock: {exc}", file=sys.stderr)
+        return 2
+    return serve(settings)

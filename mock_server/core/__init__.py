@@ -1,0 +1,1 @@
+"""The provider-neutral engine: clock, tasks, files, imaging, accounts, faults, journal."""

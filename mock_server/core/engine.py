@@ -1,0 +1,46 @@
+"""All mutable state of one mock, in one object that ``reset`` rebuilds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mock_server.core.accounts import Accounts
+from mock_server.core.clock import Clock
+from mock_server.core.faults import Faults
+from mock_server.core.files import CloudFrontSign, FileStore, S3Presign, new_secret
+from mock_server.core.ids import Ids
+from mock_server.core.imaging import Limits
+from mock_server.core.journal import Journal
+from mock_server.core.tasks import TaskEngine
+from mock_server.settings import Settings
+
+
+class Engine:
+    def __init__(self, settings: Settings, providers: list[Any]) -> None:
+        self.settings = settings
+        self.providers = providers
+        self.clock = Clock(settings.clock, settings.speed)
+        secret = new_secret(settings.seed)
+        self.s3 = S3Presign(secret)
+        self.cloudfront = CloudFrontSign(secret)
+        self.image_limits = Limits(settings.max_image_bytes, settings.max_image_pixels)
+        # CloudFront distribution -> the bucket behind it, as each provider declares.
+        self.cloudfront_origins: dict[str, str] = {}
+        for provider in providers:
+            self.cloudfront_origins.update(getattr(provider, "cloudfront_origins", {}))
+        self.reset(keep_clock=True)
+
+    def reset(self, keep_clock: bool = False) -> None:
+        """Back to the fresh state: empty stores, default accounts, the docs' fixtures."""
+        if not keep_clock:
+            self.clock = Clock(self.settings.clock, self.settings.speed)
+        self.ids = Ids(self.settings.seed)
+        self.accounts = Accounts()
+        self.files = FileStore(self.clock, self.settings.max_stored_bytes)
+        self.tasks = TaskEngine(self.clock, instant=self.settings.instant)
+        self.faults = Faults()
+        self.journal = Journal(self.settings.journal_size)
+        self.state: dict[str, Any] = {}
+        for provider in self.providers:
+            self.state[provider.name] = provider.fresh_state()
+            provider.seed(self)

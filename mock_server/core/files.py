@@ -1,0 +1,225 @@
+"""Stored objects and provider-shaped signed, expiring URLs.
+
+Objects live in buckets (``bucket``/``key`` like S3). A result can be stored as bytes or as a
+producer that makes the bytes on first download (fixtures cost nothing at start-up). Every URL
+the mock hands out points at its own ``/files/...`` routes and carries a signature in the shape
+the provider uses (S3 presign, CloudFront policy, ...); the routes verify it against the mock
+clock, so a URL really dies when it expires.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from urllib.parse import quote
+
+from mock_server.core.clock import Clock
+
+Producer = Callable[[], bytes]
+
+
+@dataclass
+class StoredObject:
+    bucket: str
+    key: str
+    content_type: str
+    data: bytes | None = None
+    producer: Producer | None = field(default=None, repr=False)
+    created_at: float = 0.0
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+
+    @property
+    def size(self) -> int:
+        return len(self.data) if self.data is not None else 0
+
+    async def read(self) -> bytes:
+        """The bytes; a lazy object is produced once, off the event loop."""
+        if self.data is None:
+            async with self._lock:
+                if self.data is None and self.producer is not None:
+                    self.data = await asyncio.to_thread(self.producer)
+        return self.data or b""
+
+
+@dataclass
+class UploadSlot:
+    """Where a presigned PUT may store one object (once)."""
+
+    max_bytes: int
+    content_type: str
+    used: bool = False
+
+
+class FileStore:
+    """Objects by (bucket, key), with a byte cap: the oldest stored bytes go first."""
+
+    def __init__(self, clock: Clock, max_bytes: int) -> None:
+        self.clock = clock
+        self.max_bytes = max_bytes
+        self._objects: OrderedDict[tuple[str, str], StoredObject] = OrderedDict()
+        self._uploads: dict[tuple[str, str], UploadSlot] = {}
+        self._bytes = 0
+
+    def expect_upload(self, bucket: str, key: str, max_bytes: int, content_type: str) -> None:
+        self._uploads[(bucket, key)] = UploadSlot(max_bytes, content_type)
+
+    def upload_slot(self, bucket: str, key: str) -> UploadSlot | None:
+        return self._uploads.get((bucket, key))
+
+    def put(self, bucket: str, key: str, data: bytes, content_type: str) -> StoredObject:
+        self.delete(bucket, key)
+        obj = StoredObject(bucket, key, content_type, data=data, created_at=self.clock.now())
+        self._objects[(bucket, key)] = obj
+        self._bytes += len(data)
+        self._evict()
+        return obj
+
+    def put_lazy(self, bucket: str, key: str, producer: Producer,
+                 content_type: str) -> StoredObject:
+        self.delete(bucket, key)
+        obj = StoredObject(bucket, key, content_type, producer=producer,
+                           created_at=self.clock.now())
+        self._objects[(bucket, key)] = obj
+        return obj
+
+    def get(self, bucket: str, key: str) -> StoredObject | None:
+        return self._objects.get((bucket, key))
+
+    def exists(self, bucket: str, key: str) -> bool:
+        return (bucket, key) in self._objects
+
+    def delete(self, bucket: str, key: str) -> None:
+        old = self._objects.pop((bucket, key), None)
+        if old is not None:
+            self._bytes -= old.size
+
+    def _evict(self) -> None:
+        while self._bytes > self.max_bytes and len(self._objects) > 1:
+            _, oldest = self._objects.popitem(last=False)
+            self._bytes -= oldest.size
+
+    @property
+    def total_bytes(self) -> int:
+        return self._bytes
+
+
+def _hmac(secret: bytes, message: str) -> bytes:
+    return hmac.new(secret, message.encode(), hashlib.sha256).digest()
+
+
+def cloudfront_b64(raw: bytes) -> str:
+    """CloudFront's URL-safe base64: ``+`` -> ``-``, ``=`` -> ``_``, ``/`` -> ``~``."""
+    return base64.b64encode(raw).decode().translate(str.maketrans("+=/", "-_~"))
+
+
+def cloudfront_b64decode(text: str) -> bytes:
+    return base64.b64decode(text.translate(str.maketrans("-_~", "+=/")), validate=True)
+
+
+class Denied(Exception):
+    """A signed URL that is expired, tampered with or used up; ``reason`` for the error body."""
+
+    def __init__(self, reason: str, expired: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.expired = expired
+
+
+@dataclass(frozen=True)
+class S3Presign:
+    """AWS SigV4 query-presign shape (``X-Amz-*``), signed with the mock's own key."""
+
+    secret: bytes
+    access_key_id: str = "AKIAMOCKBGMOCK000000"
+    region: str = "us-east-1"
+
+    def url(self, base: str, bucket: str, key: str, *, now: float, expires: int,
+            method: str = "GET") -> str:
+        stamp = datetime.fromtimestamp(now, UTC)
+        amz_date = stamp.strftime("%Y%m%dT%H%M%SZ")
+        credential = f"{self.access_key_id}/{stamp:%Y%m%d}/{self.region}/s3/aws4_request"
+        signature = self._sign(method, bucket, key, amz_date, str(expires), credential)
+        return (f"{base}/files/s3/{bucket}/{quote(key, safe='/')}"
+                f"?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date={amz_date}"
+                f"&X-Amz-SignedHeaders=host&X-Amz-Expires={expires}"
+                f"&X-Amz-Credential={quote(credential, safe='')}"
+                f"&X-Amz-Signature={signature}")
+
+    def verify(self, method: str, bucket: str, key: str, params: dict[str, str],
+               now: float) -> None:
+        try:
+            amz_date = params["X-Amz-Date"]
+            expires = params["X-Amz-Expires"]
+            credential = params["X-Amz-Credential"]
+            given = params["X-Amz-Signature"]
+            issued = datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+            lifetime = int(expires)
+        except (KeyError, ValueError) as exc:
+            raise Denied("Query-string authentication requires the Signature, Expires and "
+                         "AWSAccessKeyId parameters") from exc
+        expected = self._sign(method, bucket, key, amz_date, expires, credential)
+        if not hmac.compare_digest(expected, given):
+            raise Denied("The request signature we calculated does not match the signature "
+                         "you provided. Check your key and signing method.")
+        if now > issued.timestamp() + lifetime:
+            raise Denied("Request has expired", expired=True)
+
+    def _sign(self, method: str, bucket: str, key: str, amz_date: str, expires: str,
+              credential: str) -> str:
+        canonical = "\n".join((method, f"/{bucket}/{key}", amz_date, expires, credential))
+        return _hmac(self.secret, canonical).hex()
+
+
+@dataclass(frozen=True)
+class CloudFrontSign:
+    """CloudFront custom-policy shape (``Policy``, ``Signature``, ``Key-Pair-Id``)."""
+
+    secret: bytes
+    key_pair_id: str = "K2BGMOCK0000MK"
+
+    @staticmethod
+    def resource(distribution: str, key: str) -> str:
+        return f"https://{distribution}.cloudfront.net/{quote(key, safe='')}"
+
+    def url(self, base: str, distribution: str, key: str, *, now: float, ttl: int) -> str:
+        policy = json.dumps({"Statement": [{
+            "Resource": self.resource(distribution, key),
+            "Condition": {"DateLessThan": {"AWS:EpochTime": int(now) + ttl}},
+        }]}, separators=(",", ":")).encode()
+        signature = cloudfront_b64(_hmac(self.secret, policy.decode()))
+        return (f"{base}/files/cf/{distribution}/{quote(key, safe='')}"
+                f"?Policy={cloudfront_b64(policy)}&Signature={signature}"
+                f"&Key-Pair-Id={self.key_pair_id}")
+
+    def verify(self, distribution: str, key: str, params: dict[str, str], now: float) -> None:
+        try:
+            policy_raw = cloudfront_b64decode(params["Policy"])
+            given = params["Signature"]
+            statement = json.loads(policy_raw)["Statement"][0]
+            resource = statement["Resource"]
+            deadline = int(statement["Condition"]["DateLessThan"]["AWS:EpochTime"])
+        except (KeyError, ValueError, IndexError, TypeError) as exc:
+            raise Denied("Access denied") from exc
+        expected = cloudfront_b64(_hmac(self.secret, policy_raw.decode()))
+        if not hmac.compare_digest(expected, given) or resource != self.resource(
+                distribution, key):
+            raise Denied("Access denied")
+        if now >= deadline:
+            raise Denied("Access denied", expired=True)
+
+
+def new_secret(seed: int) -> bytes:
+    """The mock's signing key: fixed per seed, so URLs are deterministic in virtual time."""
+    return hashlib.sha256(f"bgmock-url-signing/{seed}".encode()).digest()
+
+
+def request_id() -> str:
+    return hashlib.sha1(str(time.perf_counter_ns()).encode()).hexdigest()[:16].upper()

@@ -1,0 +1,197 @@
+"""Real image bytes, made deterministically and offline.
+
+Limits are checked from the header before any pixel is decoded (decompression-bomb guard).
+Segmentation is deliberately simple and repeatable: the background colour is the median of the
+border pixels, the subject is what differs from it by more than a threshold (or what is opaque,
+for images that already carry alpha), the edge is eroded by a pixel and feathered. Everything
+here is CPU work: callers run it in a thread.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageChops, ImageDraw, ImageFilter
+
+Image.MAX_IMAGE_PIXELS = None  # we check limits ourselves, before decoding
+
+FORMATS = {"png": "PNG", "jpg": "JPEG", "jpeg": "JPEG", "webp": "WEBP", "bmp": "BMP"}
+MIME = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp", "BMP": "image/bmp"}
+BACKGROUND_THRESHOLD = 48
+
+
+class ImageError(Exception):
+    """Base for image problems a provider reports as its own error."""
+
+
+class ImageDecodeError(ImageError):
+    pass
+
+
+class ImageTooLarge(ImageError):
+    pass
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_bytes: int
+    max_pixels: int
+
+
+@dataclass(frozen=True)
+class Probe:
+    format: str
+    width: int
+    height: int
+
+
+def probe(data: bytes, limits: Limits) -> Probe:
+    """Format and size from the header only; raises before anything large is decoded."""
+    if len(data) > limits.max_bytes:
+        raise ImageTooLarge(f"image is {len(data)} bytes, limit {limits.max_bytes}")
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            fmt, (width, height) = img.format or "", img.size
+    except Exception as exc:
+        raise ImageDecodeError("image cannot be decoded") from exc
+    if width * height > limits.max_pixels:
+        raise ImageTooLarge(f"image is {width}x{height} px, limit {limits.max_pixels} px")
+    return Probe(fmt, width, height)
+
+
+def decode(data: bytes, limits: Limits) -> Image.Image:
+    """RGBA pixels of an image within the limits."""
+    probe(data, limits)
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            img.load()
+            return img.convert("RGBA")
+    except Exception as exc:
+        raise ImageDecodeError("image cannot be decoded") from exc
+
+
+def _background_color(rgb: Image.Image) -> tuple[int, int, int]:
+    """Median colour of the one-pixel border."""
+    pixels = np.asarray(rgb)
+    border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
+    return tuple(int(v) for v in np.median(border, axis=0))  # type: ignore[return-value]
+
+
+def segment(img: Image.Image) -> tuple[Image.Image, tuple[int, int, int, int]]:
+    """Soft subject mask (mode L, image size) and the subject's bounding box (l, t, r, b)."""
+    alpha = img.getchannel("A") if img.mode == "RGBA" else None
+    if alpha is not None and sum(alpha.histogram()[:250]) > 0.01 * img.width * img.height:
+        hard = alpha.point(lambda v: 255 if v >= 128 else 0)  # the image says what is background
+    else:
+        rgb = img.convert("RGB")
+        diff = ImageChops.difference(rgb, Image.new("RGB", rgb.size, _background_color(rgb)))
+        r, g, b = diff.split()
+        distance = ImageChops.lighter(ImageChops.lighter(r, g), b)
+        hard = distance.point(lambda v: 255 if v > BACKGROUND_THRESHOLD else 0)
+    bbox = hard.getbbox()
+    if bbox is None:  # nothing stands out: the whole frame is the subject
+        hard = Image.new("L", img.size, 255)
+        bbox = (0, 0, *img.size)
+    if min(img.size) < 8:
+        return hard, bbox
+    eroded = hard.filter(ImageFilter.BoxBlur(1)).point(lambda v: 255 if v >= 250 else 0)
+    soft = eroded.filter(ImageFilter.GaussianBlur(0.8))
+    return ImageChops.multiply(soft, hard), bbox  # feather inward only: the subject never grows
+
+
+def score(mask: Image.Image) -> float:
+    """Matting confidence in [0, 1]: how decisive the mask is (few half-transparent pixels)."""
+    histogram = mask.histogram()
+    total = sum(histogram) or 1
+    undecided = sum(histogram[17:240]) / total
+    return float(round(max(0.0, min(1.0, 0.95 - 4 * undecided)), 4))
+
+
+@dataclass(frozen=True)
+class Cutout:
+    cropped: Image.Image      # RGBA, cropped to the subject
+    mask: Image.Image         # L, original size
+    bbox: tuple[int, int, int, int]
+    score: float
+
+
+def cut_out(img: Image.Image) -> Cutout:
+    mask, bbox = segment(img)
+    rgba = img.convert("RGBA")
+    rgba.putalpha(mask)
+    return Cutout(rgba.crop(bbox), mask, bbox, score(mask))
+
+
+def on_background(cutout: Image.Image, color: tuple[int, int, int] | None) -> Image.Image:
+    """Flatten an RGBA cut-out onto a colour (``None`` keeps transparency)."""
+    if color is None:
+        return cutout
+    canvas = Image.new("RGB", cutout.size, color)
+    canvas.paste(cutout, mask=cutout.getchannel("A"))
+    return canvas
+
+
+def fit(img: Image.Image, width: int, height: int, fill: tuple[int, ...]) -> Image.Image:
+    """Scale to fit inside width x height, centred on a ``fill`` canvas of exactly that size."""
+    scale = min(width / img.width, height / img.height)
+    size = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
+    resized = img.resize(size, Image.Resampling.LANCZOS)
+    canvas = Image.new(img.mode, (width, height), fill)
+    offset = ((width - size[0]) // 2, (height - size[1]) // 2)
+    if img.mode == "RGBA":
+        canvas.alpha_composite(resized, offset)
+    else:
+        canvas.paste(resized, offset)
+    return canvas
+
+
+def encode(img: Image.Image, fmt: str) -> bytes:
+    fmt = FORMATS.get(fmt.lower(), fmt.upper())
+    out = io.BytesIO()
+    if fmt == "JPEG":
+        img.convert("RGB").save(out, "JPEG", quality=90)
+    elif fmt == "PNG":
+        img.save(out, "PNG", compress_level=3)
+    elif fmt == "WEBP":
+        img.save(out, "WEBP", quality=90)
+    else:
+        img.save(out, fmt)
+    return out.getvalue()
+
+
+def _palette(seed: str) -> list[tuple[int, int, int]]:
+    digest = hashlib.sha256(seed.encode()).digest()
+    return [tuple(int(c) for c in digest[i:i + 3]) for i in range(0, 30, 3)]  # type: ignore[misc]
+
+
+def synthetic_product(seed: str, width: int = 800, height: int = 800,
+                      subject: tuple[int, int, int, int] | None = None) -> Image.Image:
+    """A repeatable 'product photo': a bottle-like object on a light, plain backdrop.
+
+    ``subject`` is the object's exact bounding box (l, t, r, b; right/bottom exclusive);
+    by default a centred box of about 45 % x 75 % of the frame.
+    """
+    colors = _palette(seed)
+    light = tuple(225 + c % 31 for c in colors[0])
+    img = Image.new("RGB", (width, height), light)
+    if subject is None:
+        w, h = max(1, int(width * 0.45)), max(1, int(height * 0.75))
+        left, top = (width - w) // 2, (height - h) // 2
+        subject = (left, top, left + w, top + h)
+    left, top, right, bottom = subject
+    body = tuple(30 + c % 150 for c in colors[1])
+    accent = tuple(60 + c % 170 for c in colors[2])
+    draw = ImageDraw.Draw(img)
+    w, h = right - left, bottom - top
+    neck = max(1, w // 3)
+    cap_bottom = top + max(1, h // 6)
+    radius = max(0, min(w, h) // 8)
+    neck_left = left + (w - neck) // 2
+    draw.rectangle((neck_left, top, neck_left + neck - 1, cap_bottom), fill=accent)
+    draw.rounded_rectangle((left, cap_bottom, right - 1, bottom - 1), radius=radius, fill=body)
+    draw.rectangle((left, cap_bottom + h // 3, right - 1, cap_bottom + h // 3 + max(1, h // 6)),
+                   fill=accent)
+    return img

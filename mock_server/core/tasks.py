@@ -1,0 +1,217 @@
+"""A generic asynchronous task lifecycle.
+
+Each provider describes its states as data (:class:`Lifecycle`); each task gets a
+:class:`TaskPlan` at submit time (defaults, ``X-Mock-Fault`` directives, fault rules). Nothing
+runs on a timer: a task's state is worked out when somebody reads it ("lazy advance"), from the
+mock clock or from the number of polls, so a virtual clock or ``polls=N`` gives exact,
+sleep-free control.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from mock_server.core.clock import Clock
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    pending: tuple[str, ...]
+    durations: tuple[float, ...]
+    success: str = "success"
+    failure: str = "fail"
+    failure_message: str = "task failed"
+
+    def __post_init__(self) -> None:
+        if len(self.pending) != len(self.durations) or not self.pending:
+            raise ValueError("one duration per pending state, at least one state")
+
+    @property
+    def states(self) -> tuple[str, ...]:
+        return (*self.pending, self.success, self.failure)
+
+
+@dataclass
+class TaskPlan:
+    """How one task progresses; fixed when it is accepted."""
+
+    polls: int | None = None
+    duration: float | None = None
+    fail: bool = False
+    fail_message: str | None = None
+    fail_at: str | None = None
+    stuck_at: str | None = None
+
+    def check(self, lifecycle: Lifecycle) -> None:
+        for name in ("fail_at", "stuck_at"):
+            state = getattr(self, name)
+            if state is not None and state not in lifecycle.pending:
+                raise ValueError(f"{name}={state!r}: not one of {', '.join(lifecycle.pending)}")
+        if self.polls is not None and self.polls < 1:
+            raise ValueError("polls must be >= 1")
+        if self.duration is not None and self.duration < 0:
+            raise ValueError("duration must be >= 0")
+
+
+Work = Callable[[], Awaitable[Any]]
+
+
+@dataclass
+class Task:
+    id: str
+    provider: str
+    operation: str
+    owner: str
+    lifecycle: Lifecycle
+    plan: TaskPlan
+    created_at: float
+    payload: dict[str, Any]
+    data: dict[str, Any] = field(default_factory=dict)
+    cost: float = 0.0
+    polls: int = 0
+    status: str = ""
+    finished_at: float | None = None
+    error: str | None = None
+    result: Any = None
+    work: asyncio.Future[Any] | None = field(default=None, repr=False)
+    on_finish: Callable[[Task], None] | None = field(default=None, repr=False)
+
+    @property
+    def finished(self) -> bool:
+        return self.finished_at is not None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == self.lifecycle.success
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "provider": self.provider,
+            "operation": self.operation,
+            "owner": self.owner,
+            "status": self.status,
+            "createdAt": self.created_at,
+            "finishedAt": self.finished_at,
+            "polls": self.polls,
+            "plan": {k: v for k, v in asdict(self.plan).items() if v not in (None, False)},
+            "cost": self.cost,
+            "error": self.error,
+            "payload": self.payload,
+        }
+
+
+class TaskEngine:
+    def __init__(self, clock: Clock, instant: bool = False) -> None:
+        self.clock = clock
+        self.instant = instant
+        self.tasks: dict[str, Task] = {}
+
+    def create(self, *, id: str, provider: str, operation: str, owner: str,
+               lifecycle: Lifecycle, plan: TaskPlan, payload: dict[str, Any],
+               work: Work | None = None, cost: float = 0.0,
+               on_finish: Callable[[Task], None] | None = None) -> Task:
+        plan.check(lifecycle)
+        if self.instant and plan.polls is None and plan.duration is None:
+            plan.polls = 1
+        task = Task(id=id, provider=provider, operation=operation, owner=owner,
+                    lifecycle=lifecycle, plan=plan, created_at=self.clock.now(),
+                    payload=payload, cost=cost, on_finish=on_finish,
+                    status=lifecycle.pending[0])
+        if work is not None:
+            task.work = asyncio.ensure_future(work())
+            task.work.add_done_callback(_retrieve_exception)
+        self.tasks[id] = task
+        return task
+
+    def add_finished(self, task: Task) -> Task:
+        """Register a task that is already terminal (fixtures)."""
+        self.tasks[task.id] = task
+        return task
+
+    def get(self, task_id: str) -> Task | None:
+        return self.tasks.get(task_id)
+
+    def select(self, provider: str | None = None, owner: str | None = None) -> list[Task]:
+        return [t for t in self.tasks.values()
+                if (provider is None or t.provider == provider)
+                and (owner is None or t.owner == owner)]
+
+    async def observe(self, task: Task, *, poll: bool = False) -> str:
+        """The task's state now; a ``poll`` counts towards a ``polls=N`` plan."""
+        if task.finished:
+            return task.status
+        if poll:
+            task.polls += 1
+        state = self._planned_state(task)
+        if state is None:
+            await self._finish(task)
+        else:
+            task.status = state
+        return task.status
+
+    async def unfinished(self, provider: str, owner: str) -> int:
+        count = 0
+        for task in self.select(provider, owner):
+            if not task.finished and (await self.observe(task)) in task.lifecycle.pending:
+                count += 1
+        return count
+
+    def _path(self, task: Task) -> list[tuple[str, float]]:
+        lc, plan = task.lifecycle, task.plan
+        if plan.duration is not None:
+            durations = [plan.duration / len(lc.pending)] * len(lc.pending)
+        else:
+            durations = list(lc.durations)
+        path = list(zip(lc.pending, durations, strict=True))
+        if plan.fail and plan.fail_at is not None:
+            path = path[: lc.pending.index(plan.fail_at) + 1]
+        return path
+
+    def _planned_state(self, task: Task) -> str | None:
+        """The pending state the task is in, or None once it is due to be terminal."""
+        path = self._path(task)
+        states = [state for state, _ in path]
+        stuck = task.plan.stuck_at if task.plan.stuck_at in states else None
+        if task.plan.polls is not None:
+            index = min(max(task.polls - 1, 0), len(path) - 1)
+            if stuck is not None:
+                return states[min(index, states.index(stuck))]
+            return None if task.polls >= task.plan.polls else states[index]
+        elapsed = self.clock.now() - task.created_at
+        for state, seconds in path:
+            if state == stuck:
+                return state
+            elapsed -= self.clock.scaled(seconds)
+            if elapsed < 0:
+                return state
+        return None
+
+    async def _finish(self, task: Task) -> None:
+        failure = task.plan.fail_message if task.plan.fail else None
+        if task.plan.fail and failure is None:
+            failure = task.lifecycle.failure_message
+        if task.work is not None and not task.plan.fail:
+            try:
+                task.result = await task.work
+            except Exception as exc:  # the task fails; the request that reads it does not
+                log.info("task %s work failed: %s", task.id, exc)
+                failure = str(exc) or task.lifecycle.failure_message
+        if task.finished:  # another reader finished it while we awaited
+            return
+        task.finished_at = self.clock.now()
+        task.status = task.lifecycle.failure if failure else task.lifecycle.success
+        task.error = failure
+        if task.on_finish is not None:
+            task.on_finish(task)
+
+
+def _retrieve_exception(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()

@@ -1,0 +1,86 @@
+"""``/files/...``: downloads and presigned uploads behind the provider-shaped signed URLs.
+
+Errors look like the storage service the provider uses: S3 and CloudFront answer XML with an
+``AccessDenied`` code on an expired, tampered or reused URL (decision T35).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from xml.sax.saxutils import escape
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from mock_server.core.engine import Engine
+from mock_server.core.files import Denied, StoredObject, request_id
+
+
+def _xml_error(status: int, code: str, message: str, **extra: str) -> Response:
+    fields = "".join(f"<{k}>{escape(v)}</{k}>" for k, v in extra.items())
+    body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code>'
+            f"<Message>{escape(message)}</Message>{fields}"
+            f"<RequestId>{request_id()}</RequestId></Error>")
+    return Response(body, status_code=status, media_type="application/xml")
+
+
+def _denied(exc: Denied) -> Response:
+    return _xml_error(403, "AccessDenied", exc.reason)
+
+
+async def _send(obj: StoredObject | None, key: str) -> Response:
+    if obj is None:
+        return _xml_error(404, "NoSuchKey", "The specified key does not exist.", Key=key)
+    data = await obj.read()
+    return Response(data, media_type=obj.content_type,
+                    headers={"ETag": f'"{hashlib.md5(data).hexdigest()}"',
+                             "Cache-Control": "private, max-age=0"})
+
+
+def routes(eng: Engine) -> list[BaseRoute]:
+    async def s3_get(request: Request) -> Response:
+        bucket, key = request.path_params["bucket"], request.path_params["key"]
+        try:
+            eng.s3.verify("GET", bucket, key, dict(request.query_params), eng.clock.now())
+        except Denied as exc:
+            return _denied(exc)
+        return await _send(eng.files.get(bucket, key), key)
+
+    async def s3_put(request: Request) -> Response:
+        bucket, key = request.path_params["bucket"], request.path_params["key"]
+        try:
+            eng.s3.verify("PUT", bucket, key, dict(request.query_params), eng.clock.now())
+        except Denied as exc:
+            return _denied(exc)
+        slot = eng.files.upload_slot(bucket, key)
+        if slot is None or slot.used:
+            return _xml_error(403, "AccessDenied", "Access Denied")
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > slot.max_bytes:
+                return _xml_error(400, "EntityTooLarge",
+                                  "Your proposed upload exceeds the maximum allowed size",
+                                  MaxSizeAllowed=str(slot.max_bytes))
+            chunks.append(chunk)
+        data = b"".join(chunks)
+        content_type = request.headers.get("content-type") or slot.content_type
+        eng.files.put(bucket, key, data, content_type)
+        slot.used = True
+        return Response(b"", headers={"ETag": f'"{hashlib.md5(data).hexdigest()}"'})
+
+    async def cloudfront_get(request: Request) -> Response:
+        dist, key = request.path_params["dist"], request.path_params["key"]
+        try:
+            eng.cloudfront.verify(dist, key, dict(request.query_params), eng.clock.now())
+        except Denied:
+            return _xml_error(403, "AccessDenied", "Access denied")
+        bucket = eng.cloudfront_origins.get(dist, dist)
+        return await _send(eng.files.get(bucket, key), key)
+
+    return [
+        Route("/files/s3/{bucket}/{key:path}", s3_get, methods=["GET"]),
+        Route("/files/s3/{bucket}/{key:path}", s3_put, methods=["PUT"]),
+        Route("/files/cf/{dist}/{key:path}", cloudfront_get, methods=["GET"]),
+    ]

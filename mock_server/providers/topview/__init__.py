@@ -1,0 +1,24 @@
+"""Topview (api.topview.ai): upload and remove background."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+from mock_server.core.engine import Engine
+from mock_server.providers.topview import fixtures, routes, service
+
+
+class Topview:
+    name = service.PROVIDER
+    prefix = "/topview"
+    hosts = ("api.topview.ai",)
+    cloudfront_origins = {service.DISTRIBUTION: service.RESULT_BUCKET}
+
+    def fresh_state(self) -> service.TopviewState:
+        return service.TopviewState()
+
+    def seed(self, engine: Engine) -> None:
+        fixtures.seed(engine)
+
+    def routes(self, engine: Engine) -> list[BaseRoute]:
+        return routes.routes(engine)

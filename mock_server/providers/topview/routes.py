@@ -1,0 +1,69 @@
+"""Topview over HTTP: how requests authenticate, how violations and errors look."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute
+
+from mock_server.core.accounts import Account
+from mock_server.core.endpoints import Call, provider_routes
+from mock_server.core.engine import Engine
+from mock_server.providers.topview import service
+from mock_server.providers.topview.errors import MESSAGES, TopviewError, success
+
+# T3: missing -> 4003, wrong type or format -> 4001, bad value -> 4000.
+MISSING = {"required"}
+FORMAT = {"type", "pattern", "format"}
+
+
+class TopviewSpec:
+    name = service.PROVIDER
+
+    def key_of(self, request: Request) -> str | None:
+        return request.headers.get("topview-uid")
+
+    def authenticate(self, request: Request, engine: Engine) -> Account:
+        scheme, _, token = request.headers.get("authorization", "").strip().partition(" ")
+        secret = token.strip() if scheme.lower() == "bearer" else None
+        account = engine.accounts.authenticate(self.name, self.key_of(request), secret)
+        if account is None:
+            raise TopviewError("401")  # T2
+        return account
+
+    def violation(self, problems: list[Any]) -> TopviewError:
+        def code(problem: Any) -> str:
+            if problem.validator in MISSING or problem.instance is None or problem.instance == "":
+                return "4003"
+            return "4001" if problem.validator in FORMAT else "4000"
+        codes = {code(p) for p in problems}
+        return TopviewError(next(c for c in ("4003", "4001", "4000") if c in codes))
+
+    def malformed(self) -> TopviewError:
+        return TopviewError("4001")
+
+    def injected(self, code: str) -> TopviewError:
+        if code not in MESSAGES:
+            raise KeyError(code)
+        return TopviewError(code)
+
+    def internal_error(self) -> TopviewError:
+        return TopviewError("5000")
+
+    def not_found(self, known_path: bool) -> TopviewError:
+        return TopviewError("405" if known_path else "404")
+
+    def render(self, call: Call, result: Any) -> Response:
+        return success(result)
+
+
+def routes(engine: Engine) -> list[BaseRoute]:
+    return provider_routes(TopviewSpec(), engine, {
+        "upload_credential": service.upload_credential,
+        "upload_check": service.upload_check,
+        "remove_background_submit": service.remove_background_submit,
+        "remove_background_query": service.remove_background_query,
+        "credit_detail": service.credit_detail,
+    })
