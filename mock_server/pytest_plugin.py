@@ -1,0 +1,64 @@
+"""pytest plugin (installed with bgmock, entry point ``pytest11``).
+
+Fixtures:
+
+- ``bgmock_settings``: the :class:`~mock_server.settings.Settings` the other fixtures use
+  (virtual clock by default); override it in your ``conftest.py``.
+- ``bgmock``: a fresh in-process mock per test (:class:`~mock_server.testing.InProcessMock`):
+  ``bgmock.transport`` for sync httpx clients, ``bgmock.async_transport`` for async ones,
+  ``bgmock.url("topview")`` for a client's base URL, and the admin calls
+  (``advance``, ``fault``, ``journal``, ``tasks``, ``set_account``, ``reset``).
+- ``bgmock_server``: the mock on a free loopback port (one per session, reset before each
+  test): ``bgmock_server.url("topview")`` -> ``http://127.0.0.1:<port>/topview``.
+- ``bgmock_routes``: a respx router that sends httpx traffic for the real provider hosts
+  (``api.topview.ai``) to the in-process mock, so code under test needs no URL change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from mock_server.settings import Settings
+from mock_server.testing import InProcessMock, MockServer
+
+
+@pytest.fixture
+def bgmock_settings() -> Settings:
+    return Settings(clock="virtual")
+
+
+@pytest.fixture
+def bgmock(bgmock_settings: Settings) -> Iterator[InProcessMock]:
+    mock = InProcessMock(bgmock_settings)
+    try:
+        yield mock
+    finally:
+        mock.close()
+
+
+@pytest.fixture(scope="session")
+def _bgmock_session_server() -> Iterator[MockServer]:
+    server = MockServer(Settings(clock="virtual", port=0)).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def bgmock_server(_bgmock_session_server: MockServer) -> MockServer:
+    _bgmock_session_server.reset()
+    return _bgmock_session_server
+
+
+@pytest.fixture
+def bgmock_routes(bgmock: InProcessMock) -> Iterator[object]:
+    import respx
+
+    hosts = [host for provider in bgmock.engine.providers for host in provider.hosts]
+    with respx.mock(assert_all_called=False) as router:
+        for host in hosts:
+            router.route(host=host).mock(side_effect=bgmock.transport.handle_request)
+        yield router
