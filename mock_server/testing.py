@@ -45,6 +45,9 @@ class SyncASGITransport(httpx.BaseTransport):
         return self.portal.call(self._handle, request, body)
 
     def close(self) -> None:
+        """Clients built on this transport may close; the loop lives until :meth:`shutdown`."""
+
+    def shutdown(self) -> None:
         if self._portal_cm is not None:
             self._portal_cm.__exit__(None, None, None)
             self._portal_cm = None
@@ -125,7 +128,7 @@ class InProcessMock(MockControls):
 
     def close(self) -> None:
         self.http.close()
-        self.transport.close()
+        self.transport.shutdown()
 
 
 def free_port(host: str = "127.0.0.1") -> int:

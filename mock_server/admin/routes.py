@@ -134,14 +134,17 @@ def create_admin(engine: Engine) -> FastAPI:
 
     @admin.get("/accounts", summary="Every account")
     async def accounts() -> list[dict[str, Any]]:
+        await engine.tasks.catch_up()
         return [a.snapshot() for a in engine.accounts.select()]
 
     @admin.get("/accounts/{provider}", summary="A provider's accounts")
     async def provider_accounts(provider: str) -> list[dict[str, Any]]:
+        await engine.tasks.catch_up(known_provider(provider))
         return [a.snapshot() for a in engine.accounts.select(known_provider(provider))]
 
     @admin.get("/accounts/{provider}/{key}", summary="One account")
     async def account(provider: str, key: str) -> dict[str, Any]:
+        await engine.tasks.catch_up(known_provider(provider), key)
         found = engine.accounts.get(known_provider(provider), key)
         if found is None:
             raise HTTPException(404, f"no {provider} account {key!r}")

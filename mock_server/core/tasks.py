@@ -156,23 +156,28 @@ class TaskEngine:
             task.status = state
         return task.status
 
-    async def unfinished(self, provider: str, owner: str) -> int:
-        count = 0
+    async def catch_up(self, provider: str | None = None, owner: str | None = None) -> int:
+        """Bring every unfinished task up to now (settling credits of those that ended);
+        returns how many are still unfinished."""
+        pending = 0
         for task in self.select(provider, owner):
             if not task.finished and (await self.observe(task)) in task.lifecycle.pending:
-                count += 1
-        return count
+                pending += 1
+        return pending
+
+    async def unfinished(self, provider: str, owner: str) -> int:
+        return await self.catch_up(provider, owner)
 
     def _path(self, task: Task) -> list[tuple[str, float]]:
+        """The pending states this task passes through, with their durations; a ``duration``
+        plan spreads its total evenly over the states actually travelled."""
         lc, plan = task.lifecycle, task.plan
-        if plan.duration is not None:
-            durations = [plan.duration / len(lc.pending)] * len(lc.pending)
-        else:
-            durations = list(lc.durations)
-        path = list(zip(lc.pending, durations, strict=True))
+        states = list(lc.pending)
         if plan.fail and plan.fail_at is not None:
-            path = path[: lc.pending.index(plan.fail_at) + 1]
-        return path
+            states = states[: lc.pending.index(plan.fail_at) + 1]
+        if plan.duration is not None:
+            return [(state, plan.duration / len(states)) for state in states]
+        return list(zip(states, lc.durations, strict=False))
 
     def _planned_state(self, task: Task) -> str | None:
         """The pending state the task is in, or None once it is due to be terminal."""

@@ -185,6 +185,7 @@ def result_url(call: Call, key: str, cloudfront: bool) -> str:
 
 async def credit_detail(call: Call) -> dict[str, Any]:
     account = _account(call)
+    await call.engine.tasks.catch_up(PROVIDER, account.key)  # charge tasks that have ended
     return {"uid": account.key, "remainCredit": account.credits, "expiredTime": None,
             "apiKeyMap": None}
 
