@@ -41,7 +41,8 @@ class DocsExample:
 
     @property
     def id(self) -> str:
-        return f"{self.source[:3]}-{self.method}-{self.path.rsplit('/', 2)[-2]}-{self.path.rsplit('/', 1)[-1]}"
+        *_, parent, last = self.path.split("/")
+        return f"{self.source[:3]}-{self.method}-{parent}-{last}"
 
 
 def _parse_curl(command: str) -> tuple[str, str, dict[str, str], Any]:

@@ -91,7 +91,8 @@ def test_presigned_upload_is_single_use_and_expires(api: Api) -> None:
     credential = topview_body("upload_credential", api.get(CREDENTIAL, params={"format": "png"}))
     url, file_id = credential["result"]["uploadUrl"], credential["result"]["fileId"]
     assert credential["result"]["fileName"].endswith(".png")
-    assert topview_body("upload_check", api.get(CHECK, params={"fileId": file_id}))["result"] is False
+    check = topview_body("upload_check", api.get(CHECK, params={"fileId": file_id}))
+    assert check["result"] is False
     assert api.http.put(url, content=PHOTO).status_code == 200
     reused = api.http.put(url, content=PHOTO)
     assert reused.status_code == 403 and b"AccessDenied" in reused.content
