@@ -1,0 +1,429 @@
+"""Thin reference client for Topview's upload and remove-background API.
+
+::
+
+    with TopviewClient() as topview:          # $TOPVIEW_UID / $TOPVIEW_API_KEY
+        file_id = topview.upload("shoe.jpg")
+        task_id = topview.remove_background(file_id)
+        result = topview.wait(task_id)
+        png = topview.download(result["bgRemovedImagePath"])
+
+:class:`AsyncTopviewClient` has the same methods as coroutines.
+
+Errors. Every API answer is an envelope ``{code, message, result}``; a ``code`` other than
+``"200"`` raises :class:`TopviewError` with that code (a string, as Topview sends it). The HTTP
+status is checked first: a non-2xx answer carrying an envelope raises with the envelope's code,
+any other non-2xx (or a 2xx that is not an envelope) with ``code = str(status)``. Storage
+answers (the presigned upload ``PUT`` and :meth:`~TopviewClient.download`) that fail raise
+:class:`TopviewError` with S3's XML ``<Code>`` (``AccessDenied``, ``EntityTooLarge``, ...).
+Transport failures are httpx's own exceptions, unchanged.
+
+Waiting. :meth:`~TopviewClient.wait` polls the task with exponential backoff until it is
+``success`` or ``fail``. Decision: a ``fail`` status *raises* :class:`TopviewTaskFailed` (code
+``"fail"``, message Topview's ``errorMsg``, the whole query result in ``.result``), so a caller
+never mistakes a failed task for a finished one. Running out of time raises
+:class:`TopviewTimeout`, a :class:`TimeoutError` naming the last status. ``sleep=`` is
+injectable; the time budget counts at least the time slept, so a fake sleep still times out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+from xml.etree import ElementTree
+
+import httpx
+
+from client._common import Backoff, PollTimeout, ProviderError, apoll, credential, poll
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "AsyncTopviewClient",
+    "TopviewClient",
+    "TopviewError",
+    "TopviewTaskFailed",
+    "TopviewTimeout",
+    "sniff_format",
+]
+
+DEFAULT_BASE_URL = "https://api.topview.ai"
+UID_ENV, API_KEY_ENV = "TOPVIEW_UID", "TOPVIEW_API_KEY"
+TERMINAL = frozenset({"success", "fail"})
+CONTENT_TYPES = {
+    "png": "image/png",
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "bmp": "image/bmp",
+    "webp": "image/webp",
+    "mp4": "video/mp4",
+    "mov": "video/quicktime",
+    "avi": "video/x-msvideo",
+    "mp3": "audio/mpeg",
+    "wav": "audio/wav",
+    "m4a": "audio/mp4",
+}
+CREDENTIAL = "/v1/upload/credential"
+CHECK = "/v1/upload/check"
+SUBMIT = "/v1/common_task/remove_background/submit"
+QUERY = "/v1/common_task/remove_background/query"
+CREDIT = "/user/credit/detail"
+
+Source = str | os.PathLike[str] | bytes | bytearray | memoryview
+Result = dict[str, Any]
+
+
+class TopviewError(ProviderError):
+    """A Topview error code (``"401"``, ``"4004"``, ...) or a storage error code."""
+
+    provider = "topview"
+
+
+class TopviewTaskFailed(TopviewError):
+    """The task ended ``fail``; ``result`` is the query result (``errorMsg`` says why)."""
+
+    def __init__(self, task_id: str, result: Result) -> None:
+        super().__init__("fail", str(result.get("errorMsg") or "task failed"))
+        self.task_id = task_id
+        self.result = result
+
+
+class TopviewTimeout(PollTimeout):
+    """:meth:`wait` ran out of time; ``status`` is the task's last status."""
+
+    def __init__(self, task_id: str, last: Result, elapsed: float) -> None:
+        self.task_id = task_id
+        self.status = str(last.get("status"))
+        super().__init__(
+            f"Topview task {task_id} still {self.status!r} after {elapsed:g}s",
+            last=last,
+            elapsed=elapsed,
+        )
+
+
+# --- formats ----------------------------------------------------------------------------
+
+
+def sniff_format(data: bytes) -> str | None:
+    """The Topview ``format`` for these bytes, from their magic number; ``None`` if unknown."""
+    head = bytes(data[:16])
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpg"
+    if head[:4] == b"RIFF":
+        return {b"WEBP": "webp", b"WAVE": "wav", b"AVI ": "avi"}.get(head[8:12])
+    if head[4:8] == b"ftyp":
+        return {b"qt  ": "mov", b"M4A ": "m4a"}.get(head[8:12], "mp4")
+    if head.startswith(b"ID3") or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
+        return "mp3"
+    if head.startswith(b"BM") and len(head) >= 14:
+        return "bmp"
+    return None
+
+
+def _prepare(path_or_bytes: Source, format: str | None) -> tuple[bytes, str]:
+    """The bytes to upload and their format: ``format``, else the suffix, else the content."""
+    if isinstance(path_or_bytes, bytes | bytearray | memoryview):
+        data, suffix, name = bytes(path_or_bytes), "", "these bytes"
+    else:
+        path = Path(path_or_bytes)
+        data, suffix, name = path.read_bytes(), path.suffix, str(path)
+    fmt = (format or "").lower().lstrip(".")
+    if not fmt:
+        fmt = suffix.lower().lstrip(".")
+        if fmt not in CONTENT_TYPES:
+            fmt = sniff_format(data) or ""
+    if not fmt:
+        raise ValueError(f"cannot tell the format of {name}; pass format=")
+    return data, fmt
+
+
+# --- answers ----------------------------------------------------------------------------
+
+
+def _unwrap(response: httpx.Response) -> Any:
+    """The ``result`` of a success envelope; :class:`TopviewError` for anything else."""
+    status = response.status_code
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    envelope = body if isinstance(body, dict) and "code" in body else None
+    if envelope is not None and (not response.is_success or str(envelope["code"]) != "200"):
+        message = str(envelope.get("message") or "")
+        raise TopviewError(str(envelope["code"]), message, status=status)
+    if not response.is_success:
+        raise TopviewError(str(status), _gist(response), status=status)
+    if envelope is None:
+        raise TopviewError(str(status), f"not a Topview answer: {_gist(response)}", status=status)
+    return envelope.get("result")
+
+
+def _check_storage(response: httpx.Response) -> None:
+    """S3 / CloudFront failures: XML ``<Error><Code>..</Code><Message>..</Message></Error>``."""
+    if response.is_success:
+        return
+    code, message = str(response.status_code), _gist(response)
+    try:
+        root = ElementTree.fromstring(response.content)
+    except ElementTree.ParseError:
+        pass
+    else:
+        code = root.findtext("Code") or code
+        message = root.findtext("Message") or message
+    raise TopviewError(code, message, status=response.status_code)
+
+
+def _gist(response: httpx.Response) -> str:
+    text = response.text.strip()
+    return text[:200] if text else response.reason_phrase
+
+
+def _confirmed(file_id: str, checked: Any) -> str:
+    if checked is not True:
+        raise TopviewError("upload_unconfirmed", f"upload check for {file_id} said {checked!r}")
+    return file_id
+
+
+def _finished(task_id: str, result: Result) -> Result:
+    if result.get("status") == "fail":
+        raise TopviewTaskFailed(task_id, result)
+    return result
+
+
+def _done(result: Result) -> bool:
+    return result.get("status") in TERMINAL
+
+
+def _submit_body(file_id: str, notice_url: str | None) -> dict[str, str]:
+    body = {"productImageFileId": file_id}
+    if notice_url is not None:
+        body["noticeUrl"] = notice_url
+    return body
+
+
+def _query_params(task_id: str, cloudfront: bool) -> dict[str, str]:
+    return {"taskId": task_id, "needCloudFrontUrl": "true" if cloudfront else "false"}
+
+
+# --- clients ----------------------------------------------------------------------------
+
+
+class _Base:
+    def __init__(self, uid: str | None, api_key: str | None, base_url: str) -> None:
+        self.uid = credential(uid, UID_ENV, what="Topview uid")
+        self.api_key = credential(api_key, API_KEY_ENV, what="Topview API key")
+        self.base_url = base_url.rstrip("/")
+        # Per request, never on the httpx client: presigned storage URLs must not get them.
+        self._auth = {"Topview-Uid": self.uid, "Authorization": f"Bearer {self.api_key}"}
+
+    def _url(self, path: str) -> str:
+        return f"{self.base_url}{path}"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(uid={self.uid!r}, base_url={self.base_url!r})"
+
+
+class TopviewClient(_Base):
+    """Topview over a sync ``httpx.Client``.
+
+    ``transport`` goes into the client this object makes; ``http_client`` is used as given (and
+    not closed by :meth:`close`). Credentials default to ``$TOPVIEW_UID`` / ``$TOPVIEW_API_KEY``.
+    """
+
+    def __init__(
+        self,
+        uid: str | None = None,
+        api_key: str | None = None,
+        base_url: str = DEFAULT_BASE_URL,
+        *,
+        timeout: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+        http_client: httpx.Client | None = None,
+    ) -> None:
+        super().__init__(uid, api_key, base_url)
+        if http_client is not None and transport is not None:
+            raise ValueError("pass transport= or http_client=, not both")
+        self._owns_http = http_client is None
+        self.http = http_client or httpx.Client(transport=transport, timeout=timeout)
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        return _unwrap(self.http.request(method, self._url(path), headers=self._auth, **kwargs))
+
+    def upload(self, path_or_bytes: Source, format: str | None = None) -> str:
+        """Upload a file (path) or bytes; returns its ``fileId``."""
+        data, fmt = _prepare(path_or_bytes, format)
+        grant = self._call("GET", CREDENTIAL, params={"format": fmt})
+        content_type = CONTENT_TYPES.get(fmt, "application/octet-stream")
+        put = self.http.put(
+            grant["uploadUrl"], content=data, headers={"Content-Type": content_type}
+        )
+        _check_storage(put)
+        file_id = str(grant["fileId"])
+        return _confirmed(file_id, self._call("GET", CHECK, params={"fileId": file_id}))
+
+    def remove_background(self, product_image_file_id: str, notice_url: str | None = None) -> str:
+        """Submit a remove-background task; returns its ``taskId``."""
+        answer = self._call("POST", SUBMIT, json=_submit_body(product_image_file_id, notice_url))
+        return str(answer["taskId"])
+
+    def query_remove_background(self, task_id: str, cloudfront: bool = False) -> Result:
+        """The task's current ``result`` object (``status``, and the image URLs once done)."""
+        return self._call("GET", QUERY, params=_query_params(task_id, cloudfront))
+
+    def wait(
+        self,
+        task_id: str,
+        timeout: float | None = 300.0,
+        interval: float = 3.0,
+        max_interval: float = 30.0,
+        backoff: float = 1.5,
+        *,
+        cloudfront: bool = False,
+        sleep: Callable[[float], object] | None = None,
+    ) -> Result:
+        """Poll until ``success`` (returns the result); see the module doc for fail/timeout."""
+        try:
+            result = poll(
+                lambda: self.query_remove_background(task_id, cloudfront),
+                _done,
+                timeout=timeout,
+                backoff=Backoff(interval, max_interval, backoff),
+                sleep=sleep or time.sleep,
+            )
+        except PollTimeout as exc:
+            raise TopviewTimeout(task_id, exc.last, exc.elapsed) from None
+        return _finished(task_id, result)
+
+    def remove_background_and_wait(
+        self, product_image_file_id: str, notice_url: str | None = None, **wait: Any
+    ) -> Result:
+        """:meth:`remove_background` then :meth:`wait` (``wait``'s keyword arguments)."""
+        return self.wait(self.remove_background(product_image_file_id, notice_url), **wait)
+
+    def credit(self) -> float:
+        """Credits left."""
+        return float(self._call("GET", CREDIT)["remainCredit"])
+
+    def download(self, url: str) -> bytes:
+        """GET a result URL (presigned: no Topview headers)."""
+        response = self.http.get(url)
+        _check_storage(response)
+        return response.content
+
+    def close(self) -> None:
+        if self._owns_http:
+            self.http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class AsyncTopviewClient(_Base):
+    """:class:`TopviewClient` over ``httpx.AsyncClient``; every call is a coroutine."""
+
+    def __init__(
+        self,
+        uid: str | None = None,
+        api_key: str | None = None,
+        base_url: str = DEFAULT_BASE_URL,
+        *,
+        timeout: float = 30.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+        http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        super().__init__(uid, api_key, base_url)
+        if http_client is not None and transport is not None:
+            raise ValueError("pass transport= or http_client=, not both")
+        self._owns_http = http_client is None
+        self.http = http_client or httpx.AsyncClient(transport=transport, timeout=timeout)
+
+    async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = await self.http.request(method, self._url(path), headers=self._auth, **kwargs)
+        return _unwrap(response)
+
+    async def upload(self, path_or_bytes: Source, format: str | None = None) -> str:
+        data, fmt = await asyncio.to_thread(_prepare, path_or_bytes, format)
+        grant = await self._call("GET", CREDENTIAL, params={"format": fmt})
+        content_type = CONTENT_TYPES.get(fmt, "application/octet-stream")
+        put = await self.http.put(
+            grant["uploadUrl"], content=data, headers={"Content-Type": content_type}
+        )
+        _check_storage(put)
+        file_id = str(grant["fileId"])
+        return _confirmed(file_id, await self._call("GET", CHECK, params={"fileId": file_id}))
+
+    async def remove_background(
+        self, product_image_file_id: str, notice_url: str | None = None
+    ) -> str:
+        body = _submit_body(product_image_file_id, notice_url)
+        return str((await self._call("POST", SUBMIT, json=body))["taskId"])
+
+    async def query_remove_background(self, task_id: str, cloudfront: bool = False) -> Result:
+        return await self._call("GET", QUERY, params=_query_params(task_id, cloudfront))
+
+    async def wait(
+        self,
+        task_id: str,
+        timeout: float | None = 300.0,
+        interval: float = 3.0,
+        max_interval: float = 30.0,
+        backoff: float = 1.5,
+        *,
+        cloudfront: bool = False,
+        sleep: Callable[[float], Awaitable[object]] | None = None,
+    ) -> Result:
+        try:
+            result = await apoll(
+                lambda: self.query_remove_background(task_id, cloudfront),
+                _done,
+                timeout=timeout,
+                backoff=Backoff(interval, max_interval, backoff),
+                sleep=sleep or asyncio.sleep,
+            )
+        except PollTimeout as exc:
+            raise TopviewTimeout(task_id, exc.last, exc.elapsed) from None
+        return _finished(task_id, result)
+
+    async def remove_background_and_wait(
+        self, product_image_file_id: str, notice_url: str | None = None, **wait: Any
+    ) -> Result:
+        return await self.wait(
+            await self.remove_background(product_image_file_id, notice_url), **wait
+        )
+
+    async def credit(self) -> float:
+        return float((await self._call("GET", CREDIT))["remainCredit"])
+
+    async def download(self, url: str) -> bytes:
+        response = await self.http.get(url)
+        _check_storage(response)
+        return response.content
+
+    async def close(self) -> None:
+        if self._owns_http:
+            await self.http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
