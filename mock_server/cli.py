@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -66,7 +67,11 @@ def serve(settings: Settings) -> int:
     from mock_server.app import create_app
 
     app = create_app(settings)
-    # uvicorn handles SIGTERM/SIGINT: stop accepting, finish in-flight requests, exit 0.
+    # uvicorn handles SIGTERM/SIGINT (stop accepting, finish in-flight requests, shut down),
+    # then re-raises the signal into the handler that was there before. A quiet handler here
+    # turns a graceful stop into exit status 0 instead of death by signal.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: None)
     config = uvicorn.Config(app, host=settings.host, port=settings.port,
                             log_level=settings.log_level, timeout_graceful_shutdown=5,
                             server_header=False)

@@ -93,3 +93,36 @@ def test_same_seed_same_ids_and_bytes() -> None:
             mock.close()
     assert run(3) == run(3)
     assert run(3)[0] != run(4)[0]
+
+
+@pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGINT"])
+def test_serve_reads_env_and_stops_gracefully(signal_name: str) -> None:
+    import os
+    import signal
+    import time
+
+    import httpx
+
+    from mock_server.testing import free_port
+
+    port = free_port()
+    env = {**os.environ, "BGMOCK_PORT": str(port), "BGMOCK_CLOCK": "virtual",
+           "BGMOCK_LOG_LEVEL": "warning"}
+    process = subprocess.Popen([sys.executable, "-m", "mock_server", "serve"], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/__admin/health", timeout=1)
+                break
+            except httpx.TransportError:
+                assert process.poll() is None and time.monotonic() < deadline
+                time.sleep(0.05)
+        assert health.json()["clock"]["mode"] == "virtual"
+        process.send_signal(getattr(signal, signal_name))
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
