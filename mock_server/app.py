@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI
+from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mock_server import __version__, files_routes
-from mock_server.admin.routes import create_admin
+from mock_server.admin.health import health_report, token_ok
+from mock_server.core.endpoints import ProviderApp
 from mock_server.core.engine import Engine
 from mock_server.providers import all_providers
 from mock_server.settings import Settings
@@ -19,26 +20,43 @@ from mock_server.settings import Settings
 UNPREFIXED = ("/__admin", "/files/")
 
 
-class HostRouter:
-    """Requests for a provider's own host (``Host: api.topview.ai``) reach its routes without the
-    ``/topview`` prefix, so unmodified clients work through a hosts-file entry or a proxy."""
+class FrontDoor:
+    """Sends provider traffic straight to its :class:`ProviderApp`; the rest to the router.
 
-    def __init__(self, app: ASGIApp, prefixes: dict[str, str]) -> None:
-        self.app = app
-        self.prefixes = prefixes
+    A request reaches a provider by its prefix (``/topview/...``) or by its ``Host``
+    (``api.topview.ai``, no prefix: unmodified clients work through a hosts-file entry or a
+    proxy). ``/__admin`` and ``/files/`` are never a provider's, whatever the host.
+    """
+
+    def __init__(self, fallback: ASGIApp, providers: dict[str, ProviderApp],
+                 hosts: dict[str, str]) -> None:
+        self.fallback = fallback
+        self.providers = providers
+        self.hosts = hosts
+
+    def _route(self, scope: Scope) -> tuple[ProviderApp, str] | None:
+        path: str = scope["path"]
+        prefix, _, rest = path[1:].partition("/")
+        app = self.providers.get(prefix)
+        if app is not None:
+            return app, "/" + rest
+        if self.hosts and not path.startswith(UNPREFIXED):
+            for name, value in scope["headers"]:
+                if name == b"host":
+                    host = value.decode("latin-1").rsplit(":", 1)[0].lower()
+                    provider = self.hosts.get(host)
+                    return (self.providers[provider], path) if provider else None
+        return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] in ("http", "websocket"):
-            host = next((v for k, v in scope["headers"] if k == b"host"), b"").decode("latin-1")
-            prefix = self.prefixes.get(host.rsplit(":", 1)[0].lower()) if host else None
-            path = scope["path"]
-            if prefix and not path.startswith(UNPREFIXED) and not path.startswith(prefix + "/"):
-                scope = dict(scope, path=prefix + path,
-                             raw_path=prefix.encode() + scope.get("raw_path", path.encode()))
-        await self.app(scope, receive, send)
+        if scope["type"] == "http" and (found := self._route(scope)) is not None:
+            app, path = found
+            await app(scope, receive, send, path)
+            return
+        await self.fallback(scope, receive, send)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
     providers = all_providers()
     engine = Engine(settings, providers)
@@ -50,13 +68,29 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                    "openapi": f"{p.prefix}/openapi.json"} for p in providers},
             "admin": "/__admin/openapi.json"})
 
+    admin: list[ASGIApp] = []
+
+    async def lazy_admin(scope: Scope, receive: Receive, send: Send) -> None:
+        """FastAPI costs ~150 ms to import: build the admin app on its first call."""
+        if not admin:
+            from mock_server.admin.routes import create_admin
+            admin.append(create_admin(engine))
+        await admin[0](scope, receive, send)
+
+    async def health(request: Request) -> JSONResponse:  # fast: no FastAPI needed
+        if not token_ok(engine, request.headers.get("authorization")):
+            return JSONResponse({"detail": "admin token required"}, status_code=401)
+        return JSONResponse(health_report(engine))
+
     routes: list[Any] = [Route("/", index, methods=["GET"]),
-                         Mount("/__admin", app=create_admin(engine)),
+                         Route("/__admin/health", health, methods=["GET"]),
+                         Mount("/__admin", app=lazy_admin),
                          *files_routes.routes(engine)]
-    routes += [Mount(p.prefix, routes=p.routes(engine)) for p in providers]
-    app = FastAPI(title="bgmock", version=__version__, openapi_url=None, docs_url=None,
-                  redoc_url=None, routes=routes)
+    app = Starlette(routes=routes)
     app.state.engine = engine
     app.state.settings = settings
-    app.add_middleware(HostRouter, prefixes={h: p.prefix for p in providers for h in p.hosts})
+    app.add_middleware(
+        FrontDoor,
+        providers={p.prefix.strip("/"): p.app(engine) for p in providers},
+        hosts={host: p.prefix.strip("/") for p in providers for host in p.hosts})
     return app

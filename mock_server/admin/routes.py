@@ -6,13 +6,13 @@ Documented in the README and served as OpenAPI at ``/__admin/openapi.json``. Whe
 
 from __future__ import annotations
 
-import hmac
 from typing import Any
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
 from mock_server import __version__
+from mock_server.admin.health import health_report, token_ok
 from mock_server.core.engine import Engine
 from mock_server.core.faults import FaultSyntaxError, parse
 
@@ -40,11 +40,7 @@ class AccountIn(BaseModel):
 
 def create_admin(engine: Engine) -> FastAPI:
     def guard(request: Request) -> None:
-        token = engine.settings.admin_token
-        if token is None:
-            return
-        given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-        if not hmac.compare_digest(given.encode(), token.encode()):
+        if not token_ok(engine, request.headers.get("authorization")):
             raise HTTPException(401, "admin token required")
 
     admin = FastAPI(title="bgmock admin API", version=__version__,
@@ -59,9 +55,7 @@ def create_admin(engine: Engine) -> FastAPI:
 
     @admin.get("/health", summary="Liveness and what is served")
     async def health() -> dict[str, Any]:
-        return {"status": "ok", "version": __version__, "providers": sorted(providers),
-                "clock": engine.clock.snapshot(), "tasks": len(engine.tasks.tasks),
-                "storedBytes": engine.files.total_bytes}
+        return health_report(engine)
 
     @admin.post("/reset", summary="Back to the fresh state (docs' fixtures included)")
     async def reset() -> dict[str, Any]:

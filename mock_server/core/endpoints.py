@@ -3,7 +3,7 @@
 router -> fault rules + ``X-Mock-Fault`` -> latency -> auth -> contract validation (turned into
 the provider's own error) -> injected error -> service handler -> provider envelope -> journal.
 Anything unexpected becomes the provider's internal error, never a 500 with a traceback.
-Routes come from ``contracts/<provider>/operations.json``: the contract says which paths exist.
+Paths come from ``contracts/<provider>/operations.json``: the contract says which paths exist.
 """
 
 from __future__ import annotations
@@ -11,14 +11,17 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Protocol
+from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.types import Receive, Scope, Send
 
 import contracts
 from mock_server.core.accounts import Account
@@ -26,7 +29,6 @@ from mock_server.core.engine import Engine
 from mock_server.core.faults import Fault, FaultSyntaxError, parse
 
 log = logging.getLogger(__name__)
-ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
 class ProviderError(Exception):
@@ -55,6 +57,12 @@ class Call:
 
 
 Handler = Callable[[Call], Awaitable[Any]]
+Headers = dict[str, str]  # lower-case names, as ASGI servers deliver them
+
+
+def headers_of(request: Request) -> Headers:
+    """Every header once, as a plain dict (later duplicates win)."""
+    return {k.decode("latin-1"): v.decode("latin-1") for k, v in request.scope["headers"]}
 
 
 class Spec(Protocol):
@@ -62,8 +70,8 @@ class Spec(Protocol):
 
     name: str
 
-    def key_of(self, request: Request) -> str | None: ...
-    def authenticate(self, request: Request, engine: Engine) -> Account: ...
+    def key_of(self, headers: Headers) -> str | None: ...
+    def authenticate(self, headers: Headers, engine: Engine) -> Account: ...
     def violation(self, problems: list[contracts.ValidationError]) -> ProviderError: ...
     def malformed(self) -> ProviderError: ...
     def injected(self, code: str) -> ProviderError: ...  # KeyError for an unknown code
@@ -72,8 +80,17 @@ class Spec(Protocol):
     def render(self, call: Call, result: Any) -> Response: ...
 
 
-def base_url(request: Request, engine: Engine) -> str:
-    return engine.settings.public_url or str(request.base_url).rstrip("/")
+_PLAIN_HOST = re.compile(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?")
+
+
+def base_url(request: Request, engine: Engine, headers: Headers) -> str:
+    if engine.settings.public_url:
+        return engine.settings.public_url
+    scope, host = request.scope, headers.get("host", "")
+    if _PLAIN_HOST.fullmatch(host):  # the usual case; Starlette's URL parsing costs ~5 us
+        root = scope.get("app_root_path", scope.get("root_path", ""))
+        return f"{scope['scheme']}://{host}{root}".rstrip("/")
+    return str(request.base_url).rstrip("/")
 
 
 async def read_json_body(request: Request, limit: int) -> Any:
@@ -93,12 +110,18 @@ async def read_json_body(request: Request, limit: int) -> Any:
     return json.loads(raw)
 
 
+@lru_cache(maxsize=4096)
+def _query(raw: bytes) -> tuple[tuple[str, str], ...]:
+    """First value of each query parameter (clients poll with the same query again and again)."""
+    params: dict[str, str] = {}
+    for key, value in parse_qsl(raw.decode("latin-1"), keep_blank_values=True):
+        params.setdefault(key, value)
+    return tuple(params.items())
+
+
 async def read_params(request: Request, source: str, limit: int) -> Any:
     if source == "query":
-        params: dict[str, str] = {}
-        for key, value in request.query_params.multi_items():
-            params.setdefault(key, value)
-        return params
+        return dict(_query(request.scope["query_string"]))
     return await read_json_body(request, limit)
 
 
@@ -106,31 +129,39 @@ def control_error(message: str) -> Response:
     return JSONResponse({"bgmockError": message}, status_code=400)
 
 
-def provider_routes(spec: Spec, engine: Engine, handlers: dict[str, Handler],
-                    public: tuple[str, ...] = ()) -> list[BaseRoute]:
-    """One route per operation in the provider's ``operations.json``, plus its OpenAPI and a
-    catch-all that answers unknown paths in the provider's shape. ``public`` operations need
-    no credentials."""
-    index = contracts.operations(spec.name)["operations"]
-    missing = sorted(set(index) - set(handlers))
-    if missing:
-        raise RuntimeError(f"{spec.name}: no handler for {', '.join(missing)}")
-    routes: list[BaseRoute] = [
-        Route(meta["path"], _endpoint(spec, engine, name, meta["in"], handlers[name],
-                                      name not in public), methods=[meta["method"]])
-        for name, meta in index.items()]
-    known = {meta["path"] for meta in index.values()}
+class ProviderApp:
+    """A provider's HTTP surface: exact (path, method) dispatch to its operations, its OpenAPI
+    document, and answers in the provider's own shape for unknown paths or methods.
 
-    async def openapi(_: Request) -> Response:
-        return JSONResponse(contracts.openapi(spec.name))
+    Provider paths are static, so one dict lookup replaces regex route matching on the hot path.
+    """
 
-    async def unknown(request: Request) -> Response:
-        path = "/" + request.path_params["path"]
-        return spec.not_found(path in known).response()
+    def __init__(self, spec: Spec, engine: Engine, handlers: dict[str, Handler],
+                 public: tuple[str, ...] = ()) -> None:
+        index = contracts.operations(spec.name)["operations"]
+        missing = sorted(set(index) - set(handlers))
+        if missing:
+            raise RuntimeError(f"{spec.name}: no handler for {', '.join(missing)}")
+        self.spec = spec
+        self.routes: dict[str, dict[str, Callable[[Request], Awaitable[Response]]]] = {}
+        for name, meta in index.items():
+            self.routes.setdefault(meta["path"], {})[meta["method"]] = _endpoint(
+                spec, engine, name, meta["in"], handlers[name], name not in public)
+        self.routes.setdefault("/openapi.json", {})["GET"] = self._openapi
 
-    routes.append(Route("/openapi.json", openapi, methods=["GET"]))
-    routes.append(Route("/{path:path}", unknown, methods=ALL_METHODS))
-    return routes
+    async def _openapi(self, _: Request) -> Response:
+        return JSONResponse(contracts.openapi(self.spec.name))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
+        methods = self.routes.get(path)
+        request = Request(scope, receive)
+        if methods is None:
+            response = self.spec.not_found(False).response()
+        elif (endpoint := methods.get(scope["method"])) is None:
+            response = self.spec.not_found(True).response()
+        else:
+            response = await endpoint(request)
+        await response(scope, receive, send)
 
 
 def _endpoint(spec: Spec, engine: Engine, operation: str, source: str, handler: Handler,
@@ -140,8 +171,9 @@ def _endpoint(spec: Spec, engine: Engine, operation: str, source: str, handler: 
 
     async def endpoint(request: Request) -> Response:
         started = time.perf_counter()
-        key = spec.key_of(request)
-        header = request.headers.get("x-mock-fault")
+        headers = headers_of(request)
+        key = spec.key_of(headers)
+        header = headers.get("x-mock-fault")
         code, detail, fault_text = "", {}, header or ""
         try:
             try:
@@ -158,7 +190,7 @@ def _endpoint(spec: Spec, engine: Engine, operation: str, source: str, handler: 
                                        f"{fault.error!r}") from exc
             if fault.delay:
                 await asyncio.sleep(fault.delay)
-            account = spec.authenticate(request, engine) if needs_auth else None
+            account = spec.authenticate(headers, engine) if needs_auth else None
             try:
                 params = await read_params(request, source, body_limit)
             except ValueError as exc:  # includes JSONDecodeError
@@ -171,7 +203,7 @@ def _endpoint(spec: Spec, engine: Engine, operation: str, source: str, handler: 
             if fault.error:
                 raise injected
             call = Call(request, engine, operation, params, fault, account,
-                        base_url(request, engine), detail)
+                        base_url(request, engine, headers), detail)
             response = spec.render(call, await handler(call))
             detail = call.detail
         except ProviderError as exc:
@@ -183,10 +215,9 @@ def _endpoint(spec: Spec, engine: Engine, operation: str, source: str, handler: 
             error = spec.internal_error()
             code, response = error.code, error.response()
         engine.journal.record(
-            time=engine.clock.now(), provider=spec.name, operation=operation,
-            method=request.method, path=request.url.path, query=request.url.query,
-            key=key, status=response.status_code, code=code or "ok", fault=fault_text,
-            durationMs=round((time.perf_counter() - started) * 1000, 3), **detail)
+            engine.clock.now(), spec.name, operation, request.method, request.scope["path"],
+            request.scope["query_string"].decode("latin-1"), key, response.status_code,
+            code or "ok", fault_text, round((time.perf_counter() - started) * 1000, 3), detail)
         return response
 
     return endpoint

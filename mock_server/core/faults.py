@@ -18,7 +18,7 @@ matches by provider, operation (``*`` for all) and optionally account key, for `
 from __future__ import annotations
 
 import itertools
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from mock_server.core.tasks import Lifecycle, TaskPlan
@@ -62,8 +62,14 @@ class Fault:
         return plan
 
     def describe(self) -> str:
-        return ";".join(_render(k, v) for k, v in asdict(self).items()
-                        if v != getattr(Fault(), k) and k not in ("fail_message", "stuck_at"))
+        if self == NO_FAULT:  # nearly every request: skip the per-field walk
+            return ""
+        return ";".join(_render(f.name, getattr(self, f.name)) for f in fields(self)
+                        if getattr(self, f.name) != getattr(NO_FAULT, f.name)
+                        and f.name not in ("fail_message", "stuck_at"))
+
+
+NO_FAULT = Fault()
 
 
 def _render(name: str, value: Any) -> str:

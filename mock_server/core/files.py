@@ -19,6 +19,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from urllib.parse import quote
 
 from mock_server.core.clock import Clock
@@ -111,8 +112,26 @@ class FileStore:
         return self._bytes
 
 
+@lru_cache(maxsize=64)
+def _amz_scope(second: int, access_key_id: str, region: str) -> tuple[str, str, str]:
+    """X-Amz-Date, the credential scope and its quoted form for one second."""
+    stamp = datetime.fromtimestamp(second, UTC)
+    credential = f"{access_key_id}/{stamp:%Y%m%d}/{region}/s3/aws4_request"
+    return stamp.strftime("%Y%m%dT%H%M%SZ"), credential, quote(credential, safe="")
+
+
+@lru_cache(maxsize=16)
+def _keyed(secret: bytes) -> hmac.HMAC:
+    return hmac.new(secret, digestmod=hashlib.sha256)
+
+
 def _hmac(secret: bytes, message: str) -> bytes:
-    return hmac.new(secret, message.encode(), hashlib.sha256).digest()
+    mac = _keyed(secret).copy()  # the keyed state is computed once per secret
+    mac.update(message.encode())
+    return mac.digest()
+
+
+quote_key = lru_cache(maxsize=8192)(quote)  # the same object keys are signed again and again
 
 
 def cloudfront_b64(raw: bytes) -> str:
@@ -143,15 +162,16 @@ class S3Presign:
 
     def url(self, base: str, bucket: str, key: str, *, now: float, expires: int,
             method: str = "GET") -> str:
-        stamp = datetime.fromtimestamp(now, UTC)
-        amz_date = stamp.strftime("%Y%m%dT%H%M%SZ")
-        credential = f"{self.access_key_id}/{stamp:%Y%m%d}/{self.region}/s3/aws4_request"
+        return self._url(base, bucket, key, int(now), expires, method)
+
+    @lru_cache(maxsize=4096)  # noqa: B019 - exact: a URL signed in the same second is the same
+    def _url(self, base: str, bucket: str, key: str, now: int, expires: int, method: str) -> str:
+        amz_date, credential, quoted = _amz_scope(now, self.access_key_id, self.region)
         signature = self._sign(method, bucket, key, amz_date, str(expires), credential)
-        return (f"{base}/files/s3/{bucket}/{quote(key, safe='/')}"
+        return (f"{base}/files/s3/{bucket}/{quote_key(key, safe='/')}"
                 f"?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date={amz_date}"
                 f"&X-Amz-SignedHeaders=host&X-Amz-Expires={expires}"
-                f"&X-Amz-Credential={quote(credential, safe='')}"
-                f"&X-Amz-Signature={signature}")
+                f"&X-Amz-Credential={quoted}&X-Amz-Signature={signature}")
 
     def verify(self, method: str, bucket: str, key: str, params: dict[str, str],
                now: float) -> None:
@@ -187,15 +207,19 @@ class CloudFrontSign:
 
     @staticmethod
     def resource(distribution: str, key: str) -> str:
-        return f"https://{distribution}.cloudfront.net/{quote(key, safe='')}"
+        return f"https://{distribution}.cloudfront.net/{quote_key(key, safe='')}"
 
     def url(self, base: str, distribution: str, key: str, *, now: float, ttl: int) -> str:
+        return self._url(base, distribution, key, int(now), ttl)
+
+    @lru_cache(maxsize=4096)  # noqa: B019 - exact: a URL signed in the same second is the same
+    def _url(self, base: str, distribution: str, key: str, now: int, ttl: int) -> str:
         policy = json.dumps({"Statement": [{
             "Resource": self.resource(distribution, key),
-            "Condition": {"DateLessThan": {"AWS:EpochTime": int(now) + ttl}},
+            "Condition": {"DateLessThan": {"AWS:EpochTime": now + ttl}},
         }]}, separators=(",", ":")).encode()
         signature = cloudfront_b64(_hmac(self.secret, policy.decode()))
-        return (f"{base}/files/cf/{distribution}/{quote(key, safe='')}"
+        return (f"{base}/files/cf/{distribution}/{quote_key(key, safe='')}"
                 f"?Policy={cloudfront_b64(policy)}&Signature={signature}"
                 f"&Key-Pair-Id={self.key_pair_id}")
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
-
+from mock_server.core.endpoints import ProviderApp
 from mock_server.core.engine import Engine
 from mock_server.providers.topview import fixtures, routes, service
 
@@ -20,5 +19,5 @@ class Topview:
     def seed(self, engine: Engine) -> None:
         fixtures.seed(engine)
 
-    def routes(self, engine: Engine) -> list[BaseRoute]:
-        return routes.routes(engine)
+    def app(self, engine: Engine) -> ProviderApp:
+        return routes.app(engine)

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute
 
 from mock_server.core.accounts import Account
-from mock_server.core.endpoints import Call, provider_routes
+from mock_server.core.endpoints import Call, Headers, ProviderApp
 from mock_server.core.engine import Engine
 from mock_server.providers.topview import service
 from mock_server.providers.topview.errors import MESSAGES, TopviewError, success
@@ -22,13 +20,13 @@ FORMAT = {"type", "pattern", "format"}
 class TopviewSpec:
     name = service.PROVIDER
 
-    def key_of(self, request: Request) -> str | None:
-        return request.headers.get("topview-uid")
+    def key_of(self, headers: Headers) -> str | None:
+        return headers.get("topview-uid")
 
-    def authenticate(self, request: Request, engine: Engine) -> Account:
-        scheme, _, token = request.headers.get("authorization", "").strip().partition(" ")
+    def authenticate(self, headers: Headers, engine: Engine) -> Account:
+        scheme, _, token = headers.get("authorization", "").strip().partition(" ")
         secret = token.strip() if scheme.lower() == "bearer" else None
-        account = engine.accounts.authenticate(self.name, self.key_of(request), secret)
+        account = engine.accounts.authenticate(self.name, self.key_of(headers), secret)
         if account is None:
             raise TopviewError("401")  # T2
         return account
@@ -59,8 +57,8 @@ class TopviewSpec:
         return success(result)
 
 
-def routes(engine: Engine) -> list[BaseRoute]:
-    return provider_routes(TopviewSpec(), engine, {
+def app(engine: Engine) -> ProviderApp:
+    return ProviderApp(TopviewSpec(), engine, {
         "upload_credential": service.upload_credential,
         "upload_check": service.upload_check,
         "remove_background_submit": service.remove_background_submit,
