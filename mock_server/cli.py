@@ -74,6 +74,8 @@ def serve(settings: Settings) -> int:
         signal.signal(signum, lambda *_: None)
     config = uvicorn.Config(app, host=settings.host, port=settings.port,
                             log_level=settings.log_level, timeout_graceful_shutdown=5,
+                            # below info the lines are dropped anyway: skip building them
+                            access_log=settings.log_level in ("info", "debug"),
                             server_header=False)
     uvicorn.Server(config).run()
     return 0
