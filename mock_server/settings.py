@@ -66,9 +66,7 @@ def _coerce(name: str, value: Any) -> Any:
         if text in ("0", "false", "no", "off", ""):
             return False
         raise ValueError(f"{name}: expected a boolean, got {value!r}")
-    if isinstance(default, int) and name != "seed":
-        return int(value)
-    if name == "seed":
+    if isinstance(default, int):
         return int(value)
     if isinstance(default, float):
         return float(value)

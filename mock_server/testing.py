@@ -15,6 +15,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import anyio.from_thread
@@ -145,7 +146,7 @@ class MockServer(MockControls):
 
         settings = settings or Settings(clock="virtual")
         port = settings.port if settings.port else free_port(settings.host)
-        self.settings = Settings(**{**settings.__dict__, "port": port})
+        self.settings = replace(settings, port=port)
         self.app = create_app(self.settings)
         self.engine = self.app.state.engine
         self.server = uvicorn.Server(uvicorn.Config(self.app, host=self.settings.host,

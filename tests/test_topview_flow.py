@@ -144,6 +144,7 @@ def test_auth_failures_get_401_envelope(api: Api, headers: dict[str, str], code:
     ("POST", SUBMIT, {"json": {"productImageFileId": 42}}, "4001"),
     ("POST", SUBMIT, {"content": b"{not json"}, "4001"),
     ("POST", SUBMIT, {"json": ["productImageFileId"]}, "4001"),
+    ("POST", SUBMIT, {"content": b"[" * 100_000 + b"]" * 100_000}, "4001"),
     ("POST", SUBMIT, {"json": {"productImageFileId": "0" * 32}}, "4004"),
     ("POST", SUBMIT, {"json": {"productImageFileId": "5a85c359bff14c95889e4652f1ec467e",
                                "noticeUrl": "ftp://x"}}, "4000"),

@@ -193,7 +193,7 @@ def _endpoint(spec: Spec, engine: Engine, operation: str, source: str, handler: 
             account = spec.authenticate(headers, engine) if needs_auth else None
             try:
                 params = await read_params(request, source, body_limit)
-            except ValueError as exc:  # includes JSONDecodeError
+            except (ValueError, RecursionError) as exc:  # not JSON, too large, too deep
                 detail = {"problem": str(exc)}
                 raise spec.malformed() from exc
             problems = contracts.errors(spec.name, schema, params)
