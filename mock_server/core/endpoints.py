@@ -54,6 +54,7 @@ class Call:
     account: Account | None
     base_url: str
     detail: dict[str, Any] = field(default_factory=dict)
+    incoming: Incoming | None = None
 
 
 Handler = Callable[[Call], Awaitable[Any]]
@@ -65,18 +66,30 @@ def headers_of(request: Request) -> Headers:
     return {k.decode("latin-1"): v.decode("latin-1") for k, v in request.scope["headers"]}
 
 
+@dataclass
+class Incoming:
+    """What a provider may look at to identify and authenticate a request. ``params`` is the
+    parsed business input (None when the body could not be read; the error comes after auth)."""
+
+    method: str
+    path: str
+    headers: Headers
+    query: dict[str, str]
+    params: Any
+
+
 class Spec(Protocol):
     """What a provider tells the pipeline about itself."""
 
     name: str
 
-    def key_of(self, headers: Headers) -> str | None: ...
-    def authenticate(self, headers: Headers, engine: Engine) -> Account: ...
+    def key_of(self, incoming: Incoming) -> str | None: ...
+    def authenticate(self, incoming: Incoming, engine: Engine) -> Account: ...
     def violation(self, problems: list[contracts.ValidationError]) -> ProviderError: ...
     def malformed(self) -> ProviderError: ...
     def injected(self, code: str) -> ProviderError: ...  # KeyError for an unknown code
     def internal_error(self) -> ProviderError: ...
-    def not_found(self, known_path: bool) -> ProviderError: ...
+    def not_found(self, known_path: bool, path: str) -> ProviderError: ...
     def render(self, call: Call, result: Any) -> Response: ...
 
 
@@ -93,8 +106,8 @@ def base_url(request: Request, engine: Engine, headers: Headers) -> str:
     return str(request.base_url).rstrip("/")
 
 
-async def read_json_body(request: Request, limit: int) -> Any:
-    """The JSON body, or raises ``ValueError`` (too large, not JSON)."""
+async def read_body(request: Request, limit: int) -> bytes:
+    """The raw body, or ``ValueError`` when it is over ``limit`` bytes."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise ValueError("body too large")
@@ -104,7 +117,12 @@ async def read_json_body(request: Request, limit: int) -> Any:
         if size > limit:
             raise ValueError("body too large")
         chunks.append(chunk)
-    raw = b"".join(chunks)
+    return b"".join(chunks)
+
+
+async def read_json_body(request: Request, limit: int) -> Any:
+    """The JSON body (``{}`` when empty), or raises ``ValueError`` (too large, not JSON)."""
+    raw = await read_body(request, limit)
     if not raw.strip():
         return {}
     return json.loads(raw)
@@ -119,9 +137,20 @@ def _query(raw: bytes) -> tuple[tuple[str, str], ...]:
     return tuple(params.items())
 
 
-async def read_params(request: Request, source: str, limit: int) -> Any:
-    if source == "query":
-        return dict(_query(request.scope["query_string"]))
+def query_of(request: Request) -> dict[str, str]:
+    return dict(_query(request.scope["query_string"]))
+
+
+async def read_params(request: Request, source: str, limit: int,
+                      query: dict[str, str]) -> Any:
+    """Business input. ``query``: the query string; ``body``: the JSON body; ``mixed`` (gateway
+    style): the query string for GET, else a form-encoded or JSON body."""
+    if source == "query" or (source == "mixed" and request.method == "GET"):
+        return query
+    content_type = request.headers.get("content-type", "")
+    if source == "mixed" and content_type.startswith("application/x-www-form-urlencoded"):
+        raw = await read_body(request, limit)
+        return dict(_query(raw))
     return await read_json_body(request, limit)
 
 
@@ -145,8 +174,10 @@ class ProviderApp:
         self.spec = spec
         self.routes: dict[str, dict[str, Callable[[Request], Awaitable[Response]]]] = {}
         for name, meta in index.items():
-            self.routes.setdefault(meta["path"], {})[meta["method"]] = _endpoint(
-                spec, engine, name, meta["in"], handlers[name], name not in public)
+            endpoint = _endpoint(spec, engine, name, meta["in"], handlers[name],
+                                 name not in public)
+            for method in meta.get("methods", [meta.get("method")]):
+                self.routes.setdefault(meta["path"], {})[method] = endpoint
         self.routes.setdefault("/openapi.json", {})["GET"] = self._openapi
 
     async def _openapi(self, _: Request) -> Response:
@@ -156,9 +187,9 @@ class ProviderApp:
         methods = self.routes.get(path)
         request = Request(scope, receive)
         if methods is None:
-            response = self.spec.not_found(False).response()
+            response = self.spec.not_found(False, path).response()
         elif (endpoint := methods.get(scope["method"])) is None:
-            response = self.spec.not_found(True).response()
+            response = self.spec.not_found(True, path).response()
         else:
             response = await endpoint(request)
         await response(scope, receive, send)
@@ -171,9 +202,15 @@ def _endpoint(spec: Spec, engine: Engine, operation: str, source: str, handler: 
 
     async def endpoint(request: Request) -> Response:
         started = time.perf_counter()
-        headers = headers_of(request)
-        key = spec.key_of(headers)
-        header = headers.get("x-mock-fault")
+        incoming = Incoming(request.method, request.scope["path"], headers_of(request),
+                            query_of(request), None)
+        unreadable: Exception | None = None
+        try:
+            incoming.params = await read_params(request, source, body_limit, incoming.query)
+        except (ValueError, RecursionError) as exc:  # not JSON, too large, too deep
+            unreadable = exc
+        key = spec.key_of(incoming)
+        header = incoming.headers.get("x-mock-fault")
         code, detail, fault_text = "", {}, header or ""
         try:
             try:
@@ -190,12 +227,11 @@ def _endpoint(spec: Spec, engine: Engine, operation: str, source: str, handler: 
                                        f"{fault.error!r}") from exc
             if fault.delay:
                 await asyncio.sleep(fault.delay)
-            account = spec.authenticate(headers, engine) if needs_auth else None
-            try:
-                params = await read_params(request, source, body_limit)
-            except (ValueError, RecursionError) as exc:  # not JSON, too large, too deep
-                detail = {"problem": str(exc)}
-                raise spec.malformed() from exc
+            account = spec.authenticate(incoming, engine) if needs_auth else None
+            if unreadable is not None:
+                detail = {"problem": str(unreadable)}
+                raise spec.malformed() from unreadable
+            params = incoming.params
             problems = contracts.errors(spec.name, schema, params)
             if problems:
                 detail = {"problem": problems[0].message}
@@ -203,7 +239,7 @@ def _endpoint(spec: Spec, engine: Engine, operation: str, source: str, handler: 
             if fault.error:
                 raise injected
             call = Call(request, engine, operation, params, fault, account,
-                        base_url(request, engine, headers), detail)
+                        base_url(request, engine, incoming.headers), detail, incoming)
             response = spec.render(call, await handler(call))
             detail = call.detail
         except ProviderError as exc:

@@ -7,7 +7,7 @@ from typing import Any
 from starlette.responses import Response
 
 from mock_server.core.accounts import Account
-from mock_server.core.endpoints import Call, Headers, ProviderApp
+from mock_server.core.endpoints import Call, Incoming, ProviderApp
 from mock_server.core.engine import Engine
 from mock_server.providers.topview import service
 from mock_server.providers.topview.errors import MESSAGES, TopviewError, success
@@ -20,13 +20,13 @@ FORMAT = {"type", "pattern", "format"}
 class TopviewSpec:
     name = service.PROVIDER
 
-    def key_of(self, headers: Headers) -> str | None:
-        return headers.get("topview-uid")
+    def key_of(self, incoming: Incoming) -> str | None:
+        return incoming.headers.get("topview-uid")
 
-    def authenticate(self, headers: Headers, engine: Engine) -> Account:
-        scheme, _, token = headers.get("authorization", "").strip().partition(" ")
+    def authenticate(self, incoming: Incoming, engine: Engine) -> Account:
+        scheme, _, token = incoming.headers.get("authorization", "").strip().partition(" ")
         secret = token.strip() if scheme.lower() == "bearer" else None
-        account = engine.accounts.authenticate(self.name, self.key_of(headers), secret)
+        account = engine.accounts.authenticate(self.name, self.key_of(incoming), secret)
         if account is None:
             raise TopviewError("401")  # T2
         return account
@@ -50,7 +50,7 @@ class TopviewSpec:
     def internal_error(self) -> TopviewError:
         return TopviewError("5000")
 
-    def not_found(self, known_path: bool) -> TopviewError:
+    def not_found(self, known_path: bool, path: str) -> TopviewError:
         return TopviewError("405" if known_path else "404")
 
     def render(self, call: Call, result: Any) -> Response:
