@@ -1,7 +1,8 @@
 """``/files/...``: downloads and presigned uploads behind the provider-shaped signed URLs.
 
-Errors look like the storage service the provider uses: S3 and CloudFront answer XML with an
-``AccessDenied`` code on an expired, tampered or reused URL (decision T35).
+Errors look like the storage service the provider uses: S3, CloudFront and OSS answer XML with
+``AccessDenied`` on an expired, tampered or reused URL (T35, A20; OSS says
+``SignatureDoesNotMatch`` for a tampered one).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from mock_server.core import fileurls
 from mock_server.core.engine import Engine
 from mock_server.core.files import Denied, StoredObject, request_id
 
@@ -39,13 +41,19 @@ async def _send(obj: StoredObject | None, key: str) -> Response:
 
 
 def routes(eng: Engine) -> list[BaseRoute]:
-    async def s3_get(request: Request) -> Response:
-        bucket, key = request.path_params["bucket"], request.path_params["key"]
+    async def download(request: Request) -> Response:
+        path = request.scope["path"]
         try:
-            eng.s3.verify("GET", bucket, key, dict(request.query_params), eng.clock.now())
+            obj = fileurls.locate(eng, path, dict(request.query_params))
         except Denied as exc:
-            return _denied(exc)
-        return await _send(eng.files.get(bucket, key), key)
+            if path.startswith("/files/cf/"):
+                return _xml_error(403, "AccessDenied", "Access denied")
+            code = "SignatureDoesNotMatch" if path.startswith("/files/oss/") and not exc.expired \
+                else "AccessDenied"
+            return _xml_error(403, code, exc.reason)
+        except fileurls.Missing:
+            return await _send(None, path.rsplit("/", 1)[-1])
+        return await _send(obj, obj.key)
 
     async def s3_put(request: Request) -> Response:
         bucket, key = request.path_params["bucket"], request.path_params["key"]
@@ -70,17 +78,7 @@ def routes(eng: Engine) -> list[BaseRoute]:
         slot.used = True
         return Response(b"", headers={"ETag": f'"{hashlib.md5(data).hexdigest()}"'})
 
-    async def cloudfront_get(request: Request) -> Response:
-        dist, key = request.path_params["dist"], request.path_params["key"]
-        try:
-            eng.cloudfront.verify(dist, key, dict(request.query_params), eng.clock.now())
-        except Denied:
-            return _xml_error(403, "AccessDenied", "Access denied")
-        bucket = eng.cloudfront_origins.get(dist, dist)
-        return await _send(eng.files.get(bucket, key), key)
-
     return [
-        Route("/files/s3/{bucket}/{key:path}", s3_get, methods=["GET"]),
         Route("/files/s3/{bucket}/{key:path}", s3_put, methods=["PUT"]),
-        Route("/files/cf/{dist}/{key:path}", cloudfront_get, methods=["GET"]),
+        Route("/files/{style}/{where}/{key:path}", download, methods=["GET"]),
     ]

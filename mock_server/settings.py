@@ -38,7 +38,11 @@ class Settings:
     max_stored_bytes: int = 1024 * MiB
     # Outbound fetching of remote image URLs (off: synthetic images instead).
     allow_fetch: bool = False
-    fetch_allowlist: tuple[str, ...] = ()
+    fetch_allowlist: tuple[str, ...] = ()      # hosts; ".example.com" matches subdomains
+    fetch_timeout: float = 5.0
+    # Aidge: encoded input over this -> 705 (A18); result URLs live this long (A20).
+    aidge_max_image_bytes: int = 10 * MiB
+    aidge_url_ttl: int = 30 * 86400
     # Extra accounts per provider, e.g. {"topview": [{"uid": "...", "api_key": "..."}]}.
     accounts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 

@@ -7,10 +7,11 @@ from typing import Any
 from mock_server.core.accounts import Accounts
 from mock_server.core.clock import Clock
 from mock_server.core.faults import Faults
-from mock_server.core.files import CloudFrontSign, FileStore, S3Presign, new_secret
+from mock_server.core.files import CloudFrontSign, FileStore, OssSign, S3Presign, new_secret
 from mock_server.core.ids import Ids
 from mock_server.core.imaging import Limits
 from mock_server.core.journal import Journal
+from mock_server.core.ratelimit import RateLimiter
 from mock_server.core.tasks import TaskEngine
 from mock_server.settings import Settings
 
@@ -23,6 +24,7 @@ class Engine:
         secret = new_secret(settings.seed)
         self.s3 = S3Presign(secret)
         self.cloudfront = CloudFrontSign(secret)
+        self.oss = OssSign(secret)
         self.image_limits = Limits(settings.max_image_bytes, settings.max_image_pixels)
         # CloudFront distribution -> the bucket behind it, as each provider declares.
         self.cloudfront_origins: dict[str, str] = {}
@@ -40,6 +42,7 @@ class Engine:
         self.tasks = TaskEngine(self.clock, instant=self.settings.instant)
         self.faults = Faults()
         self.journal = Journal(self.settings.journal_size)
+        self.rates = RateLimiter(self.clock)
         self.state: dict[str, Any] = {}
         for provider in self.providers:
             self.state[provider.name] = provider.fresh_state()

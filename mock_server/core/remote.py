@@ -1,0 +1,80 @@
+"""Image URLs given to the mock, offline and SSRF-safe by default (decision C7).
+
+- A URL the mock handed out (same host, ``/files/...``) resolves to the stored bytes; expired
+  or tampered ones are refused like a download would be.
+- Any other URL gives a deterministic synthetic product photo (seeded by the URL), unless
+  fetching is enabled (``allow_fetch``) and the host is on ``fetch_allowlist``: then the
+  bytes are fetched for real, without redirects, within ``fetch_timeout`` seconds and the
+  image byte limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from functools import lru_cache
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from mock_server.core import fileurls, imaging
+from mock_server.core.engine import Engine
+from mock_server.core.files import Denied
+
+SYNTHETIC_SIZE = (1000, 1000)
+
+
+class RemoteImageError(Exception):
+    """The URL gave no image bytes (refused, missing, unreachable, not http(s))."""
+
+
+class RemoteImageTooLarge(RemoteImageError):
+    pass
+
+
+@lru_cache(maxsize=64)
+def synthetic_jpeg(url: str) -> bytes:
+    return imaging.encode(imaging.synthetic_product(url, *SYNTHETIC_SIZE), "jpg")
+
+
+def host_allowed(host: str, allowlist: tuple[str, ...]) -> bool:
+    """Exact host, or a ``.suffix`` entry matching any subdomain."""
+    host = host.lower()
+    return any(host == entry.lower() or (entry.startswith(".") and host.endswith(entry.lower()))
+               for entry in allowlist)
+
+
+async def image_bytes(engine: Engine, url: str, base_url: str) -> bytes:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise RemoteImageError("not an http(s) URL")
+    own = {urlsplit(base_url).netloc.lower()}
+    if engine.settings.public_url:
+        own.add(urlsplit(engine.settings.public_url).netloc.lower())
+    if parts.netloc.lower() in own and parts.path.startswith("/files/"):
+        try:
+            obj = fileurls.locate(engine, unquote(parts.path),
+                                  dict(parse_qsl(parts.query, keep_blank_values=True)))
+        except (Denied, fileurls.Missing) as exc:
+            raise RemoteImageError(f"the URL gives no file: {exc}") from exc
+        return await obj.read()
+    settings = engine.settings
+    if settings.allow_fetch and host_allowed(parts.hostname, settings.fetch_allowlist):
+        return await _fetch(url, settings.fetch_timeout, settings.max_image_bytes)
+    return await asyncio.to_thread(synthetic_jpeg, url)
+
+
+async def _fetch(url: str, timeout: float, limit: int) -> bytes:
+    import httpx
+
+    try:
+        async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client, \
+                client.stream("GET", url) as response:
+            if response.status_code != 200:
+                raise RemoteImageError(f"fetching the URL answered HTTP {response.status_code}")
+            chunks, size = [], 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > limit:
+                    raise RemoteImageTooLarge(f"the image is over {limit} bytes")
+                chunks.append(chunk)
+            return b"".join(chunks)
+    except httpx.HTTPError as exc:
+        raise RemoteImageError(f"fetching the URL failed: {type(exc).__name__}") from exc
