@@ -140,6 +140,47 @@ def _bundled(provider: str, node: Any, current: str) -> Any:
     return node
 
 
+def _parameters(provider: str, schema_name: str, where: str) -> list[dict[str, Any]]:
+    schema = load(provider, schema_name)
+    required = set(schema.get("required", []))
+    return [{"name": name, "in": where, "required": name in required,
+             "schema": _bundled(provider, prop, schema_name)}
+            for name, prop in schema.get("properties", {}).items()]
+
+
+def _operation(provider: str, name: str, op: dict[str, Any], method: str,
+               errors: list[str]) -> dict[str, Any]:
+    request = load(provider, f"{name}.request")
+    answers = [f"{name}.response", *errors]
+    operation: dict[str, Any] = {
+        "operationId": name if "methods" not in op else f"{name}_{method.lower()}",
+        "summary": op.get("summary", ""),
+        "description": request.get("description", ""),
+        "responses": {"200": {
+            "description": "Success or a provider error (all are HTTP 200)",
+            "content": {"application/json": {"schema": {"oneOf": [
+                {"$ref": f"#/components/schemas/{a}"} for a in answers]}}},
+        }},
+    }
+    parameters = []
+    if op.get("system"):
+        parameters += _parameters(provider, op["system"], "query")
+    if op.get("headers"):
+        parameters += _parameters(provider, op["headers"], "header")
+    in_query = op["in"] == "query" or (op["in"] == "mixed" and method == "GET")
+    if in_query:
+        parameters += _parameters(provider, f"{name}.request", "query")
+    else:
+        body = {"schema": {"$ref": f"#/components/schemas/{name}.request"}}
+        content = {"application/json": body}
+        if op["in"] == "mixed":
+            content["application/x-www-form-urlencoded"] = body
+        operation["requestBody"] = {"required": True, "content": content}
+    if parameters:
+        operation["parameters"] = parameters
+    return operation
+
+
 @cache
 def _openapi(provider: str) -> dict[str, Any]:
     index = operations(provider)
@@ -150,30 +191,12 @@ def _openapi(provider: str) -> dict[str, Any]:
             schemas[f"{name}.{def_name}"] = _bundled(provider, definition, name)
         if name != "common":
             schemas[name] = _bundled(provider, schema, name)
+    errors = index.get("errors", ["error.response"])
     paths: dict[str, Any] = {}
     for op_name, op in index["operations"].items():
-        request = load(provider, f"{op_name}.request")
-        operation: dict[str, Any] = {
-            "operationId": op_name,
-            "summary": op.get("summary", ""),
-            "description": request.get("description", ""),
-            "responses": {"200": {
-                "description": "Success or a provider error (both are HTTP 200)",
-                "content": {"application/json": {"schema": {"oneOf": [
-                    {"$ref": f"#/components/schemas/{op_name}.response"},
-                    {"$ref": "#/components/schemas/error.response"}]}}},
-            }},
-        }
-        if op["in"] == "query":
-            required = set(request.get("required", []))
-            operation["parameters"] = [
-                {"name": param, "in": "query", "required": param in required,
-                 "schema": _bundled(provider, prop, f"{op_name}.request")}
-                for param, prop in request.get("properties", {}).items()]
-        else:
-            operation["requestBody"] = {"required": True, "content": {"application/json": {
-                "schema": {"$ref": f"#/components/schemas/{op_name}.request"}}}}
-        paths.setdefault(op["path"], {})[op["method"].lower()] = operation
+        for method in op.get("methods", [op.get("method")]):
+            paths.setdefault(op["path"], {})[method.lower()] = _operation(
+                provider, op_name, op, method, errors)
     return {
         "openapi": "3.1.0",
         "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",

@@ -54,7 +54,10 @@ class Accounts:
                 raise ValueError("a new account needs a secret")
             account = self.add(Account(provider, key, changes["secret"]))
         for name, value in changes.items():
-            setattr(account, name, value)
+            if name == "extra":
+                account.extra.update(value)  # provider limits: change only those given
+            else:
+                setattr(account, name, value)
         return account
 
     def authenticate(self, provider: str, key: str | None, secret: str | None) -> Account | None:

@@ -185,6 +185,7 @@ class ProviderApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
         methods = self.routes.get(path)
+        scope["bgmock.path"] = path  # the path as the provider sees it (no prefix)
         request = Request(scope, receive)
         if methods is None:
             response = self.spec.not_found(False, path).response()
@@ -202,8 +203,9 @@ def _endpoint(spec: Spec, engine: Engine, operation: str, source: str, handler: 
 
     async def endpoint(request: Request) -> Response:
         started = time.perf_counter()
-        incoming = Incoming(request.method, request.scope["path"], headers_of(request),
-                            query_of(request), None)
+        scope = request.scope
+        incoming = Incoming(request.method, scope.get("bgmock.path", scope["path"]),
+                            headers_of(request), query_of(request), None)
         unreadable: Exception | None = None
         try:
             incoming.params = await read_params(request, source, body_limit, incoming.query)

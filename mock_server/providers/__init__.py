@@ -6,6 +6,7 @@ from typing import Any
 
 
 def all_providers() -> list[Any]:
+    from mock_server.providers.aidge import Aidge
     from mock_server.providers.topview import Topview
 
-    return [Topview()]
+    return [Topview(), Aidge()]
