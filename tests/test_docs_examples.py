@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 import httpx
@@ -10,7 +12,7 @@ import pytest
 
 import contracts
 from mock_server.testing import InProcessMock
-from tests.docs_examples import DocsExample, load
+from tests.docs_examples import DOCS, DocsExample, load
 
 TOPVIEW_DOCS = ["000_c9e614f3311d5d02.txt", "001_366e2b3b0c003057.txt"]
 EXAMPLES = [example for name in TOPVIEW_DOCS for example in load(name)]
@@ -76,5 +78,46 @@ def test_the_docs_flow_runs_in_sequence_on_one_mock() -> None:
                         image = http.get(body["result"][key])
                     assert image.status_code == 200
                     assert image.content.startswith(b"\x89PNG")
+    finally:
+        mock.close()
+
+
+# --- Aidge: provider-docs/002 (IopClient sample in Java, sample response) --------------------
+
+AIDGE_DOC = (DOCS / "002_cc7fe5bcb66f117b.txt").read_text(encoding="utf-8")
+AIDGE_PARAMS = dict(re.findall(r'request\.addApiParameter\("(\w+)", "([^"]*)"\);', AIDGE_DOC))
+AIDGE_RESPONSE = json.JSONDecoder().raw_decode(
+    AIDGE_DOC[AIDGE_DOC.index("{", AIDGE_DOC.index("Sample Response\n")):])[0]
+
+
+def test_aidge_docs_example_validates_against_its_contracts() -> None:
+    assert AIDGE_PARAMS == {"backGroundType": "WHITE_BACKGROUND", "imageBase64": "",
+                            "targetHeight": "1000", "targetWidth": "800",
+                            "imageUrl": "https://ae01.alicdn.com/kf/"
+                                        "Sa78257f1d9a34dad8ee494178db12ec8l.jpg"}
+    contracts.validate("aidge", "cut_out.request", AIDGE_PARAMS)
+    contracts.validate("aidge", "cut_out.response", AIDGE_RESPONSE)
+
+
+@pytest.mark.parametrize("style", ["iop-form", "v2-json"])
+def test_aidge_docs_example_works_against_a_fresh_mock(style: str) -> None:
+    from tests.aidge_calls import CUT_OUT, iop_query, v2_query
+
+    mock = InProcessMock()
+    try:
+        ts = int(mock.engine.clock.now() * 1000)
+        with mock.client() as http:
+            if style == "iop-form":
+                response = http.post(CUT_OUT, data=AIDGE_PARAMS,
+                                     params=iop_query(ts, "/ai/image/cut/out", AIDGE_PARAMS))
+            else:
+                response = http.post(CUT_OUT, params=v2_query(ts), json=AIDGE_PARAMS)
+            body = response.json()
+            contracts.validate("aidge", "cut_out.response", body)
+            assert set(AIDGE_RESPONSE) == set(body)                 # the documented shape
+            assert set(AIDGE_RESPONSE["data"]) == set(body["data"])
+            assert (body["data"]["width"], body["data"]["height"]) == (800, 1000)
+            image = http.get(body["data"]["imageUrl"])
+            assert image.status_code == 200 and image.content.startswith(b"\xff\xd8")  # JPEG
     finally:
         mock.close()

@@ -54,6 +54,21 @@ def test_cut_out_finds_the_subject_exactly() -> None:
     assert 0 <= cut.score <= 1
 
 
+@given(st.text(max_size=20), st.integers(120, 900), st.integers(120, 900))
+@settings(max_examples=40, deadline=None)
+def test_synthetic_products_segment_exactly_without_holes(seed: str, width: int,
+                                                          height: int) -> None:
+    box = (width // 4, height // 8, width - width // 4, height - height // 8)
+    cut = imaging.cut_out(imaging.synthetic_product(seed, width, height, box))
+    assert cut.bbox == box
+    hard = cut.mask.point(lambda v: 255 if v > 0 else 0)
+    w, h = box[2] - box[0], box[3] - box[1]
+    radius = min(w, h) // 8
+    body_top = box[1] + h // 6 + 1
+    straight = (box[0], body_top + radius, box[2], box[3] - radius)  # the body, corners aside
+    assert hard.crop(straight).getextrema() == (255, 255), "the product body has no holes"
+
+
 def test_existing_alpha_is_respected() -> None:
     image = Image.new("RGBA", (200, 100), (0, 0, 0, 0))
     image.paste((250, 250, 250, 255), (20, 30, 70, 90))       # white subject, clear backdrop

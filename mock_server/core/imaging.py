@@ -197,8 +197,10 @@ def synthetic_product(seed: str, width: int = 800, height: int = 800,
         left, top = (width - w) // 2, (height - h) // 2
         subject = (left, top, left + w, top + h)
     left, top, right, bottom = subject
-    body = tuple(30 + c % 150 for c in colors[1])
-    accent = tuple(60 + c % 170 for c in colors[2])
+    # Product colours stay >= 65 levels below the lightest possible backdrop channel (225), so
+    # every product pixel stands out from the backdrop by more than the segmentation threshold.
+    body = tuple(30 + c % 120 for c in colors[1])
+    accent = tuple(40 + c % 120 for c in colors[2])
     draw = ImageDraw.Draw(img)
     w, h = right - left, bottom - top
     neck = max(1, w // 3)
