@@ -361,3 +361,29 @@ def _topview_cutout_url(server: Any) -> str:
         f"{server.base_url}/topview/v1/common_task/remove_background/query",
         params={"taskId": "56eac11a862143989e9cc63f8b213a2d"}, headers=DEMO).json()["result"]
     return result["maskImagePath"]
+
+
+def test_fetched_image_over_the_byte_limit_is_705() -> None:
+    from mock_server.settings import Settings
+    from mock_server.testing import running_server
+
+    with running_server(Settings(clock="virtual", port=0)) as origin:
+        photo_url = _topview_cutout_url(origin)
+        small = Settings(clock="virtual", port=0, allow_fetch=True, max_image_bytes=200,
+                         fetch_allowlist=(".0.0.1", "localhost"))
+        with running_server(small) as mock:
+            ts = int(mock.engine.clock.now() * 1000)
+            body = checked(mock.http.post(f"{mock.base_url}{CUT_OUT}", params=v2_query(ts),
+                                          json={"imageUrl": photo_url,
+                                                "backGroundType": "TRANSPARENT"}))
+            assert body["resCode"] == 705
+
+
+def test_allowlist_matching() -> None:
+    from mock_server.core.remote import host_allowed
+
+    assert host_allowed("img.example.com", (".example.com",))
+    assert host_allowed("example.com", ("example.com",))
+    assert not host_allowed("example.com.evil.net", (".example.com", "example.com"))
+    assert not host_allowed("badexample.com", (".example.com",))
+    assert not host_allowed("anything", ())
