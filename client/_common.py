@@ -16,7 +16,9 @@ import os
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Self, TypeVar
+
+import httpx
 
 T = TypeVar("T")
 
@@ -164,3 +166,50 @@ async def apoll(
             return state
         await sleep(budget.next_pause(delay, state))
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+class SyncHTTP:
+    """Owns or borrows an ``httpx.Client``: one made here (with ``transport``) is closed by
+    :meth:`close`; one given as ``http_client`` is used as it is and left open."""
+
+    http: httpx.Client
+
+    def _open_http(self, timeout: float, transport: httpx.BaseTransport | None,
+                   http_client: httpx.Client | None) -> None:
+        if http_client is not None and transport is not None:
+            raise ValueError("pass transport= or http_client=, not both")
+        self._owns_http = http_client is None
+        self.http = http_client or httpx.Client(transport=transport, timeout=timeout)
+
+    def close(self) -> None:
+        if self._owns_http:
+            self.http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class AsyncHTTP:
+    """:class:`SyncHTTP` for ``httpx.AsyncClient``."""
+
+    http: httpx.AsyncClient
+
+    def _open_http(self, timeout: float, transport: httpx.AsyncBaseTransport | None,
+                   http_client: httpx.AsyncClient | None) -> None:
+        if http_client is not None and transport is not None:
+            raise ValueError("pass transport= or http_client=, not both")
+        self._owns_http = http_client is None
+        self.http = http_client or httpx.AsyncClient(transport=transport, timeout=timeout)
+
+    async def close(self) -> None:
+        if self._owns_http:
+            await self.http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()

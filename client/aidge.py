@@ -48,13 +48,12 @@ import hmac
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Literal
 from xml.etree import ElementTree
 
 import httpx
 
-from client._common import ProviderError, credential
+from client._common import AsyncHTTP, ProviderError, SyncHTTP, credential
 
 __all__ = [
     "CUT_OUT",
@@ -296,7 +295,7 @@ class _Base:
         )
 
 
-class AidgeClient(_Base):
+class AidgeClient(_Base, SyncHTTP):
     """Aidge over a sync ``httpx.Client``.
 
     ``transport`` goes into the client this object makes; ``http_client`` is used as given (and
@@ -318,10 +317,7 @@ class AidgeClient(_Base):
         clock: Callable[[], float] = time.time,
     ) -> None:
         super().__init__(app_key, secret, base_url, trial, sign_style, clock)
-        if http_client is not None and transport is not None:
-            raise ValueError("pass transport= or http_client=, not both")
-        self._owns_http = http_client is None
-        self.http = http_client or httpx.Client(transport=transport, timeout=timeout)
+        self._open_http(timeout, transport, http_client)
 
     def remove_background(
         self,
@@ -339,23 +335,8 @@ class AidgeClient(_Base):
         """GET a result URL (signed OSS URL: no Aidge parameters or headers)."""
         return _check_storage(self.http.get(url))
 
-    def close(self) -> None:
-        if self._owns_http:
-            self.http.close()
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-
-class AsyncAidgeClient(_Base):
+class AsyncAidgeClient(_Base, AsyncHTTP):
     """:class:`AidgeClient` over ``httpx.AsyncClient``; every call is a coroutine."""
 
     def __init__(
@@ -372,10 +353,7 @@ class AsyncAidgeClient(_Base):
         clock: Callable[[], float] = time.time,
     ) -> None:
         super().__init__(app_key, secret, base_url, trial, sign_style, clock)
-        if http_client is not None and transport is not None:
-            raise ValueError("pass transport= or http_client=, not both")
-        self._owns_http = http_client is None
-        self.http = http_client or httpx.AsyncClient(transport=transport, timeout=timeout)
+        self._open_http(timeout, transport, http_client)
 
     async def remove_background(
         self,
@@ -390,18 +368,3 @@ class AsyncAidgeClient(_Base):
 
     async def download(self, url: str) -> bytes:
         return _check_storage(await self.http.get(url))
-
-    async def close(self) -> None:
-        if self._owns_http:
-            await self.http.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()

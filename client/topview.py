@@ -33,13 +33,21 @@ import os
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 from xml.etree import ElementTree
 
 import httpx
 
-from client._common import Backoff, PollTimeout, ProviderError, apoll, credential, poll
+from client._common import (
+    AsyncHTTP,
+    Backoff,
+    PollTimeout,
+    ProviderError,
+    SyncHTTP,
+    apoll,
+    credential,
+    poll,
+)
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -229,7 +237,7 @@ class _Base:
         return f"{type(self).__name__}(uid={self.uid!r}, base_url={self.base_url!r})"
 
 
-class TopviewClient(_Base):
+class TopviewClient(_Base, SyncHTTP):
     """Topview over a sync ``httpx.Client``.
 
     ``transport`` goes into the client this object makes; ``http_client`` is used as given (and
@@ -247,10 +255,7 @@ class TopviewClient(_Base):
         http_client: httpx.Client | None = None,
     ) -> None:
         super().__init__(uid, api_key, base_url)
-        if http_client is not None and transport is not None:
-            raise ValueError("pass transport= or http_client=, not both")
-        self._owns_http = http_client is None
-        self.http = http_client or httpx.Client(transport=transport, timeout=timeout)
+        self._open_http(timeout, transport, http_client)
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         return _unwrap(self.http.request(method, self._url(path), headers=self._auth, **kwargs))
@@ -316,23 +321,8 @@ class TopviewClient(_Base):
         _check_storage(response)
         return response.content
 
-    def close(self) -> None:
-        if self._owns_http:
-            self.http.close()
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-
-class AsyncTopviewClient(_Base):
+class AsyncTopviewClient(_Base, AsyncHTTP):
     """:class:`TopviewClient` over ``httpx.AsyncClient``; every call is a coroutine."""
 
     def __init__(
@@ -346,10 +336,7 @@ class AsyncTopviewClient(_Base):
         http_client: httpx.AsyncClient | None = None,
     ) -> None:
         super().__init__(uid, api_key, base_url)
-        if http_client is not None and transport is not None:
-            raise ValueError("pass transport= or http_client=, not both")
-        self._owns_http = http_client is None
-        self.http = http_client or httpx.AsyncClient(transport=transport, timeout=timeout)
+        self._open_http(timeout, transport, http_client)
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         response = await self.http.request(method, self._url(path), headers=self._auth, **kwargs)
@@ -412,18 +399,3 @@ class AsyncTopviewClient(_Base):
         response = await self.http.get(url)
         _check_storage(response)
         return response.content
-
-    async def close(self) -> None:
-        if self._owns_http:
-            await self.http.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
