@@ -34,6 +34,7 @@ from client.aidge import (
 from mock_server.core import imaging
 from mock_server.providers.aidge.fixtures import DEMO_APP_KEY, DEMO_SECRET
 from mock_server.testing import InProcessMock, MockServer
+from tests.recording import AsyncRecorder, Recorder
 
 DOCS_IMAGE = "https://ae01.alicdn.com/kf/Sa78257f1d9a34dad8ee494178db12ec8l.jpg"
 STYLES = ["v2", "iop"]
@@ -95,44 +96,12 @@ def check_exchange(request: httpx.Request, response: httpx.Response) -> str | No
     return schema
 
 
-class Recorder(httpx.BaseTransport):
-    """Forwards to ``inner``, keeps every exchange and validates every Aidge exchange."""
-
-    def __init__(self, inner: httpx.BaseTransport) -> None:
-        self.inner = inner
-        self.exchanges: list[tuple[httpx.Request, httpx.Response]] = []
-        self.validated: list[str] = []
-
-    def record(self, request: httpx.Request, response: httpx.Response) -> None:
-        self.exchanges.append((request, response))
-        schema = check_exchange(request, response)
-        if schema:
-            self.validated.append(schema)
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        response = self.inner.handle_request(request)
-        response.read()
-        self.record(request, response)
-        return response
-
-    def api(self) -> list[httpx.Request]:
-        return [r for r, _ in self.exchanges if "/files/" not in r.url.path]
-
-    def storage(self) -> list[httpx.Request]:
-        return [r for r, _ in self.exchanges if "/files/" in r.url.path]
+def recorder_of(inner: httpx.BaseTransport) -> Recorder:
+    return Recorder(inner, check_exchange)
 
 
-class AsyncRecorder(httpx.AsyncBaseTransport):
-    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
-        self.inner = inner
-        self.sync = Recorder(httpx.BaseTransport())
-        self.validated = self.sync.validated
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        response = await self.inner.handle_async_request(request)
-        await response.aread()
-        self.sync.record(request, response)
-        return response
+def async_recorder_of(inner: httpx.AsyncBaseTransport) -> AsyncRecorder:
+    return AsyncRecorder(inner, check_exchange)
 
 
 def business_params(request: httpx.Request) -> dict[str, Any]:
@@ -173,7 +142,7 @@ def assert_signed(request: httpx.Request, style: str, secret: str = DEMO_SECRET)
 
 @pytest.fixture
 def recorder(bgmock: InProcessMock) -> Recorder:
-    return Recorder(bgmock.transport)
+    return recorder_of(bgmock.transport)
 
 
 def make(bgmock: InProcessMock, transport: httpx.BaseTransport, **kwargs: Any) -> AidgeClient:
@@ -292,7 +261,7 @@ def test_docs_request_in_process(
 
 
 def test_over_a_real_server(bgmock_server: MockServer, style: str):
-    recorder = Recorder(httpx.HTTPTransport())
+    recorder = recorder_of(httpx.HTTPTransport())
     with httpx.Client(transport=recorder) as http:
         with AidgeClient(
             DEMO_APP_KEY,
@@ -731,7 +700,7 @@ def test_lifecycle(bgmock: InProcessMock):
 def run_async(test: Callable[[InProcessMock, AsyncRecorder], Any]) -> None:
     """A fresh in-process mock whose app only ever sees this test's event loop."""
     mock = InProcessMock()
-    recorder = AsyncRecorder(mock.async_transport)
+    recorder = async_recorder_of(mock.async_transport)
     try:
         asyncio.run(test(mock, recorder))
     finally:

@@ -37,6 +37,7 @@ from mock_server.core import imaging
 from mock_server.providers.topview.fixtures import DEMO_API_KEY, DEMO_UID, DOCS_TASKS
 from mock_server.settings import Settings
 from mock_server.testing import InProcessMock, MockServer
+from tests.recording import AsyncRecorder, Recorder
 
 SUBMIT_OP = "remove_background_submit"
 QUERY_OP = "remove_background_query"
@@ -82,44 +83,12 @@ def check_contract(request: httpx.Request, response: httpx.Response) -> str | No
     return name
 
 
-class Recorder(httpx.BaseTransport):
-    """Forwards to ``inner``, keeps every exchange and validates every Topview answer."""
-
-    def __init__(self, inner: httpx.BaseTransport) -> None:
-        self.inner = inner
-        self.exchanges: list[tuple[httpx.Request, httpx.Response]] = []
-        self.validated: list[str] = []
-
-    def record(self, request: httpx.Request, response: httpx.Response) -> None:
-        self.exchanges.append((request, response))
-        schema = check_contract(request, response)
-        if schema:
-            self.validated.append(schema)
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        response = self.inner.handle_request(request)
-        response.read()
-        self.record(request, response)
-        return response
-
-    def requests(self, op: str | None = None) -> list[httpx.Request]:
-        return [r for r, _ in self.exchanges if op is None or operation_of(r) == op]
-
-    def storage(self) -> list[httpx.Request]:
-        return [r for r, _ in self.exchanges if "/files/" in r.url.path]
+def recorder_of(inner: httpx.BaseTransport) -> Recorder:
+    return Recorder(inner, check_contract, operation_of)
 
 
-class AsyncRecorder(httpx.AsyncBaseTransport):
-    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
-        self.inner = inner
-        self.sync = Recorder(httpx.BaseTransport())
-        self.validated = self.sync.validated
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        response = await self.inner.handle_async_request(request)
-        await response.aread()
-        self.sync.record(request, response)
-        return response
+def async_recorder_of(inner: httpx.AsyncBaseTransport) -> AsyncRecorder:
+    return AsyncRecorder(inner, check_contract, operation_of)
 
 
 class Sleeper:
@@ -141,7 +110,7 @@ def has_auth(request: httpx.Request) -> bool:
 
 @pytest.fixture
 def recorder(bgmock: InProcessMock) -> Recorder:
-    return Recorder(bgmock.transport)
+    return recorder_of(bgmock.transport)
 
 
 @pytest.fixture
@@ -205,7 +174,7 @@ def test_flow_in_process(bgmock: InProcessMock, recorder: Recorder, topview: Top
 
 def test_flow_over_a_real_server(bgmock_server: MockServer):
     bgmock_server.fault("topview", "polls=3", operation=SUBMIT_OP)
-    recorder = Recorder(httpx.HTTPTransport())
+    recorder = recorder_of(httpx.HTTPTransport())
     with httpx.Client(transport=recorder) as http:
         with TopviewClient(
             DEMO_UID, DEMO_API_KEY, bgmock_server.url("topview"), http_client=http
@@ -692,7 +661,7 @@ def test_credential_and_provider_error():
 def run_async(test: Callable[[InProcessMock, AsyncRecorder], Any]) -> None:
     """A fresh in-process mock whose app only ever sees this test's event loop."""
     mock = InProcessMock()
-    recorder = AsyncRecorder(mock.async_transport)
+    recorder = async_recorder_of(mock.async_transport)
     try:
         asyncio.run(test(mock, recorder))
     finally:
