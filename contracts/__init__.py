@@ -84,9 +84,13 @@ def validator(provider: str, name: str) -> Draft202012Validator:
     return Draft202012Validator(schema, registry=_registry(provider))
 
 
+FLAT_CACHE_MAX_CHARS = 4096  # larger inputs (an imageBase64 body) are validated, not cached
+
+
 def errors(provider: str, name: str, instance: Any) -> list[ValidationError]:
     """Every violation, most general first (shallowest path)."""
-    if type(instance) is dict and all(type(v) is str for v in instance.values()):
+    if (type(instance) is dict and all(type(v) is str for v in instance.values())
+            and sum(map(len, instance.values())) <= FLAT_CACHE_MAX_CHARS):
         return list(_flat_errors(provider, name, tuple(instance.items())))
     return _errors(provider, name, instance)
 

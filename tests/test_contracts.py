@@ -93,3 +93,16 @@ def test_query_operations_become_openapi_parameters() -> None:
 def test_openapi_returns_a_copy() -> None:
     contracts.openapi("topview")["paths"].clear()
     assert contracts.openapi("topview")["paths"]
+
+
+def test_large_inputs_are_validated_without_being_kept() -> None:
+    from contracts import _flat_errors
+
+    _flat_errors.cache_clear()
+    small = {"backGroundType": "TRANSPARENT", "imageUrl": "https://x/y.jpg"}
+    large = {"backGroundType": "TRANSPARENT", "imageBase64": "A" * 100_000}
+    assert contracts.errors("aidge", "cut_out.request", small) == []
+    assert contracts.errors("aidge", "cut_out.request", large) == []
+    assert _flat_errors.cache_info().currsize == 1          # only the small one is memoized
+    bad = {**large, "backGroundType": "BLUE"}
+    assert contracts.errors("aidge", "cut_out.request", bad)[0].validator == "enum"

@@ -100,3 +100,30 @@ def test_flatten_and_fit() -> None:
     assert white.mode == "RGB"
     fitted = imaging.fit(cut, 100, 100, (0, 0, 0, 0))
     assert fitted.size == (100, 100) and fitted.getpixel((0, 0))[3] == 0
+
+
+def _full_frame_mask(img: Image.Image) -> Image.Image:
+    """The segmentation's mask computed over the whole frame, the simple way."""
+    from PIL import ImageChops, ImageFilter
+
+    rgb = img.convert("RGB")
+    diff = ImageChops.difference(rgb, Image.new("RGB", rgb.size,
+                                                imaging._background_color(rgb)))
+    r, g, b = diff.split()
+    distance = ImageChops.lighter(ImageChops.lighter(r, g), b)
+    hard = distance.point(lambda v: 255 if v > imaging.BACKGROUND_THRESHOLD else 0)
+    eroded = hard.filter(ImageFilter.BoxBlur(1)).point(lambda v: 255 if v >= 250 else 0)
+    return ImageChops.multiply(eroded.filter(ImageFilter.GaussianBlur(0.8)), hard)
+
+
+@given(st.text(max_size=10), st.integers(16, 300), st.integers(16, 300),
+       st.integers(0, 40), st.integers(0, 40))
+@settings(max_examples=40, deadline=None)
+def test_mask_feathered_in_the_box_equals_the_full_frame_mask(seed: str, width: int,
+                                                              height: int, dx: int,
+                                                              dy: int) -> None:
+    left, top = min(dx, width // 3), min(dy, height // 3)
+    img = imaging.synthetic_product(seed, width, height,
+                                    (left, top, width - width // 4, height - height // 5))
+    mask, _ = imaging.segment(img.convert("RGBA"))
+    assert mask.tobytes() == _full_frame_mask(img).tobytes()
