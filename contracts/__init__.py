@@ -28,7 +28,6 @@ def __getattr__(name: str) -> Any:
 
 
 ROOT = Path(__file__).parent
-BASE_URI = "https://contracts.bgmock.local"
 
 __all__ = ["ContractViolation", "ValidationError", "errors", "examples", "load", "names",
            "openapi", "operations", "providers", "validate", "validator"]

@@ -18,7 +18,6 @@ from PIL import Image, ImageChops, ImageDraw, ImageFilter
 Image.MAX_IMAGE_PIXELS = None  # we check limits ourselves, before decoding
 
 FORMATS = {"png": "PNG", "jpg": "JPEG", "jpeg": "JPEG", "webp": "WEBP", "bmp": "BMP"}
-MIME = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp", "BMP": "image/bmp"}
 BACKGROUND_THRESHOLD = 48
 FEATHER_MARGIN = 8  # px; BoxBlur(1) + GaussianBlur(0.8) reach 1 + 3 px
 

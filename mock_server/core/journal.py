@@ -38,6 +38,3 @@ class Journal:
 
     def clear(self) -> None:
         self._entries.clear()
-
-    def __len__(self) -> int:
-        return len(self._entries)
