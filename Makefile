@@ -26,7 +26,6 @@ test: $(VENV)/.installed-test
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench
