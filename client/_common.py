@@ -17,6 +17,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Self, TypeVar
+from xml.etree import ElementTree
 
 import httpx
 
@@ -213,3 +214,20 @@ class AsyncHTTP:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
+
+
+def gist(response: httpx.Response) -> str:
+    """A short, readable excerpt of an answer for error messages."""
+    text = response.text.strip()
+    return text[:200] if text else response.reason_phrase
+
+
+def storage_error(response: httpx.Response) -> tuple[str | None, str]:
+    """``(Code, Message)`` of a refused upload or download: S3, CloudFront and OSS answer XML
+    ``<Error><Code>..</Code><Message>..</Message></Error>``; without it, ``(None, gist)``."""
+    code, message = None, gist(response)
+    try:
+        root = ElementTree.fromstring(response.content)
+    except ElementTree.ParseError:
+        return code, message
+    return root.findtext("Code") or None, root.findtext("Message") or message

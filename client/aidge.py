@@ -49,11 +49,10 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
-from xml.etree import ElementTree
 
 import httpx
 
-from client._common import AsyncHTTP, ProviderError, SyncHTTP, credential
+from client._common import AsyncHTTP, ProviderError, SyncHTTP, credential, gist, storage_error
 
 __all__ = [
     "CUT_OUT",
@@ -175,11 +174,6 @@ def _business(
     return {k: v for k, v in params.items() if v is not None}
 
 
-def _gist(response: httpx.Response) -> str:
-    text = response.text.strip()
-    return text[:200] if text else response.reason_phrase
-
-
 def _parse(response: httpx.Response) -> CutOutResult:
     """The result of a success body; the matching error for anything else."""
     status = response.status_code
@@ -211,7 +205,7 @@ def _parse(response: httpx.Response) -> CutOutResult:
             )
         except (KeyError, TypeError, ValueError, AttributeError):
             raise AidgeError(
-                status, f"not an Aidge result: {_gist(response)}", status=status
+                status, f"not an Aidge result: {gist(response)}", status=status
             ) from None
     if body.get("code") not in (None, "", "0"):  # IOP: success is a code absent, "" or "0"
         raise AidgeGatewayError(
@@ -222,23 +216,16 @@ def _parse(response: httpx.Response) -> CutOutResult:
             status=status,
         )
     if not response.is_success:
-        raise AidgeError(status, _gist(response), status=status)
-    raise AidgeError(status, f"not an Aidge answer: {_gist(response)}", status=status)
+        raise AidgeError(status, gist(response), status=status)
+    raise AidgeError(status, f"not an Aidge answer: {gist(response)}", status=status)
 
 
 def _check_storage(response: httpx.Response) -> bytes:
-    """The downloaded bytes; OSS failures are XML ``<Error><Code>..</Code><Message>..``."""
+    """The downloaded bytes; a refused download raises with OSS's XML code."""
     if response.is_success:
         return response.content
-    status, code, message = response.status_code, None, _gist(response)
-    try:
-        root = ElementTree.fromstring(response.content)
-    except ElementTree.ParseError:
-        pass
-    else:
-        code = root.findtext("Code") or None
-        message = root.findtext("Message") or message
-    raise AidgeError(status, message, status=status, code=code)
+    code, message = storage_error(response)
+    raise AidgeError(response.status_code, message, status=response.status_code, code=code)
 
 
 # --- clients ----------------------------------------------------------------------------

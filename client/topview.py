@@ -34,7 +34,6 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
-from xml.etree import ElementTree
 
 import httpx
 
@@ -46,7 +45,9 @@ from client._common import (
     SyncHTTP,
     apoll,
     credential,
+    gist,
     poll,
+    storage_error,
 )
 
 __all__ = [
@@ -166,30 +167,18 @@ def _unwrap(response: httpx.Response) -> Any:
         message = str(envelope.get("message") or "")
         raise TopviewError(str(envelope["code"]), message, status=status)
     if not response.is_success:
-        raise TopviewError(str(status), _gist(response), status=status)
+        raise TopviewError(str(status), gist(response), status=status)
     if envelope is None:
-        raise TopviewError(str(status), f"not a Topview answer: {_gist(response)}", status=status)
+        raise TopviewError(str(status), f"not a Topview answer: {gist(response)}", status=status)
     return envelope.get("result")
 
 
 def _check_storage(response: httpx.Response) -> None:
-    """S3 / CloudFront failures: XML ``<Error><Code>..</Code><Message>..</Message></Error>``."""
+    """A refused upload or download raises with the storage service's XML code."""
     if response.is_success:
         return
-    code, message = str(response.status_code), _gist(response)
-    try:
-        root = ElementTree.fromstring(response.content)
-    except ElementTree.ParseError:
-        pass
-    else:
-        code = root.findtext("Code") or code
-        message = root.findtext("Message") or message
-    raise TopviewError(code, message, status=response.status_code)
-
-
-def _gist(response: httpx.Response) -> str:
-    text = response.text.strip()
-    return text[:200] if text else response.reason_phrase
+    code, message = storage_error(response)
+    raise TopviewError(code or str(response.status_code), message, status=response.status_code)
 
 
 def _confirmed(file_id: str, checked: Any) -> str:
