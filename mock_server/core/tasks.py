@@ -165,9 +165,6 @@ class TaskEngine:
                 pending += 1
         return pending
 
-    async def unfinished(self, provider: str, owner: str) -> int:
-        return await self.catch_up(provider, owner)
-
     def _path(self, task: Task) -> list[tuple[str, float]]:
         """The pending states this task passes through, with their durations; a ``duration``
         plan spreads its total evenly over the states actually travelled."""

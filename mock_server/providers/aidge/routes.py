@@ -51,8 +51,7 @@ class AidgeSpec:
                 > TIMESTAMP_WINDOW:
             raise self._gateway("IllegalTimestamp")                                # A2
         api_path = incoming.path.removeprefix("/rest")
-        query = {**system, **incoming.query}
-        if not signing.verify(account.secret, api_path, query, incoming.params):
+        if not signing.verify(account.secret, api_path, system, incoming.params):
             raise self._gateway("IncompleteSignature")                             # A1
         if not engine.rates.allow(f"aidge/gateway/{account.key}",
                                   int(account.extra["burst"])):

@@ -201,7 +201,7 @@ def _plan(call: Call) -> Any:
 
 async def _admit(engine: Engine, account: Account, cost: float) -> None:
     """Concurrency limit (T6) then credits (T5); reserves the credits."""
-    if await engine.tasks.unfinished(PROVIDER, account.key) >= account.concurrency:
+    if await engine.tasks.catch_up(PROVIDER, account.key) >= account.concurrency:
         raise TopviewError("4007")
     if not engine.accounts.reserve(account, cost):
         raise TopviewError("4100")
