@@ -15,7 +15,6 @@ import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
@@ -106,39 +105,78 @@ def base_url(request: Request, engine: Engine, headers: Headers) -> str:
     return str(request.base_url).rstrip("/")
 
 
+class Unreadable(ValueError):
+    """The body cannot be read as the operation's input (too large, not JSON, too deep, or
+    text that cannot be encoded). Carries only a short reason: no reference to the bytes."""
+
+
 async def read_body(request: Request, limit: int) -> bytes:
-    """The raw body, or ``ValueError`` when it is over ``limit`` bytes."""
+    """The raw body, or :class:`Unreadable` when it is over ``limit`` bytes. A refused body is
+    dropped at once (nothing of it stays referenced from the exception)."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
-        raise ValueError("body too large")
-    chunks, size = [], 0
+        raise Unreadable("body too large")
+    chunks: list[bytes] = []
+    size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise ValueError("body too large")
+            chunks.clear()
+            raise Unreadable("body too large")
         chunks.append(chunk)
     return b"".join(chunks)
 
 
+def _has_lone_surrogate(value: Any) -> bool:
+    """True when a parsed JSON value holds a string that UTF-8 cannot encode (``"\\ud800"``)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(v) for v in value)
+    return False
+
+
+def parse_json(raw: bytes) -> Any:
+    """JSON text -> value, refusing (:class:`Unreadable`) what must never be stored: invalid
+    JSON, nesting too deep to parse, and lone surrogates (legal JSON escapes that no UTF-8 store,
+    log or answer can carry). Decided once, here, at the edge (decision D28)."""
+    try:
+        value = json.loads(raw)
+    except RecursionError:
+        raise Unreadable("JSON nested too deeply") from None
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+        raise Unreadable(f"not JSON: {str(exc)[:120]}") from None
+    # Only an escape (\ud800..\udfff) can produce a surrogate: skip the walk when none is there.
+    if (b"\\ud" in raw or b"\\uD" in raw) and _has_lone_surrogate(value):
+        raise Unreadable("text that cannot be encoded (a lone UTF-16 surrogate)")
+    return value
+
+
 async def read_json_body(request: Request, limit: int) -> Any:
-    """The JSON body (``{}`` when empty), or raises ``ValueError`` (too large, not JSON)."""
+    """The JSON body (``{}`` when empty), or raises :class:`Unreadable`."""
     raw = await read_body(request, limit)
     if not raw.strip():
         return {}
-    return json.loads(raw)
+    return parse_json(raw)
 
 
-@lru_cache(maxsize=4096)
-def _query(raw: bytes) -> tuple[tuple[str, str], ...]:
-    """First value of each query parameter (clients poll with the same query again and again)."""
+def _query(raw: bytes) -> dict[str, str]:
+    """First value of each query parameter. Not cached: nothing a client sends before it is
+    authenticated is retained."""
     params: dict[str, str] = {}
     for key, value in parse_qsl(raw.decode("latin-1"), keep_blank_values=True):
         params.setdefault(key, value)
-    return tuple(params.items())
+    return params
 
 
 def query_of(request: Request) -> dict[str, str]:
-    return dict(_query(request.scope["query_string"]))
+    return _query(request.scope["query_string"])
 
 
 async def read_params(request: Request, source: str, limit: int,
@@ -150,7 +188,7 @@ async def read_params(request: Request, source: str, limit: int,
     content_type = request.headers.get("content-type", "")
     if source == "mixed" and content_type.startswith("application/x-www-form-urlencoded"):
         raw = await read_body(request, limit)
-        return dict(_query(raw))
+        return _query(raw)
     return await read_json_body(request, limit)
 
 
@@ -206,11 +244,11 @@ def _endpoint(spec: Spec, engine: Engine, operation: str, source: str, handler: 
         scope = request.scope
         incoming = Incoming(request.method, scope.get("bgmock.path", scope["path"]),
                             headers_of(request), query_of(request), None)
-        unreadable: Exception | None = None
+        unreadable: str | None = None  # the reason only: the refused bytes are dropped now
         try:
             incoming.params = await read_params(request, source, body_limit, incoming.query)
-        except (ValueError, RecursionError) as exc:  # not JSON, too large, too deep
-            unreadable = exc
+        except Unreadable as exc:
+            unreadable = str(exc)
         key = spec.key_of(incoming)
         header = incoming.headers.get("x-mock-fault")
         code, detail, fault_text = "", {}, header or ""
@@ -231,8 +269,8 @@ def _endpoint(spec: Spec, engine: Engine, operation: str, source: str, handler: 
                 await asyncio.sleep(fault.delay)
             account = spec.authenticate(incoming, engine) if needs_auth else None
             if unreadable is not None:
-                detail = {"problem": str(unreadable)}
-                raise spec.malformed() from unreadable
+                detail = {"problem": unreadable}
+                raise spec.malformed()
             params = incoming.params
             problems = contracts.errors(spec.name, schema, params)
             if problems:
