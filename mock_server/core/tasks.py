@@ -10,6 +10,7 @@ sleep-free control.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
@@ -156,6 +157,24 @@ class TaskEngine:
             task.status = state
         return task.status
 
+    def unfinished(self, provider: str, owner: str) -> int:
+        """How many of ``owner``'s tasks are not terminal now, without awaiting anything, so that
+        admission (count, then create) cannot interleave with another submit. A task whose time
+        is up and whose work is done is finished on the spot; one whose work still runs counts."""
+        pending = 0
+        for task in self.select(provider, owner):
+            if task.finished:
+                continue
+            state = self._planned_state(task)
+            if state is not None:
+                task.status = state
+                pending += 1
+            elif task.plan.fail or task.work is None or task.work.done():
+                self._conclude(task)
+            else:
+                pending += 1
+        return pending
+
     async def catch_up(self, provider: str | None = None, owner: str | None = None) -> int:
         """Bring every unfinished task up to now (settling credits of those that ended);
         returns how many are still unfinished."""
@@ -196,17 +215,27 @@ class TaskEngine:
         return None
 
     async def _finish(self, task: Task) -> None:
+        if task.work is not None and not task.plan.fail:
+            with contextlib.suppress(Exception):  # _conclude reads the outcome from the future
+                await asyncio.shield(task.work)
+        self._conclude(task)
+
+    def _conclude(self, task: Task) -> None:
+        """Make the task terminal (its work, if any, is done or not wanted)."""
+        if task.finished:  # another reader finished it while we awaited
+            return
         failure = task.plan.fail_message if task.plan.fail else None
         if task.plan.fail and failure is None:
             failure = task.lifecycle.failure_message
-        if task.work is not None and not task.plan.fail:
-            try:
-                task.result = await task.work
-            except Exception as exc:  # the task fails; the request that reads it does not
+        work = task.work
+        if work is not None and not task.plan.fail:
+            if work.cancelled():
+                failure = task.lifecycle.failure_message
+            elif (exc := work.exception()) is not None:  # the task fails, not its reader
                 log.info("task %s work failed: %s", task.id, exc)
                 failure = str(exc) or task.lifecycle.failure_message
-        if task.finished:  # another reader finished it while we awaited
-            return
+            else:
+                task.result = work.result()
         task.finished_at = self.clock.now()
         task.status = task.lifecycle.failure if failure else task.lifecycle.success
         task.error = failure

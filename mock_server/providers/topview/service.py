@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -115,7 +114,7 @@ async def _remove_background(engine: Engine, owner: str, source: TopviewFile) ->
     if obj is None:
         raise RuntimeError("source image is gone")
     try:
-        cutout_png, mask_png, cut = await asyncio.to_thread(
+        cutout_png, mask_png, cut = await imaging.offload(
             render_cutout, await obj.read(), engine.image_limits)
     except imaging.ImageTooLarge as exc:
         raise RuntimeError(f"image too large: {exc}") from exc
@@ -200,8 +199,13 @@ def _plan(call: Call) -> Any:
 
 
 async def _admit(engine: Engine, account: Account, cost: float) -> None:
-    """Concurrency limit (T6) then credits (T5); reserves the credits."""
-    if await engine.tasks.catch_up(PROVIDER, account.key) >= account.concurrency:
+    """Concurrency limit (T6) then credits (T5); reserves the credits.
+
+    Tasks that are due wait for their image work first; after that nothing awaits, so the
+    count and the task the caller creates next are one atomic step (no submit can slip in
+    between and exceed the limit)."""
+    await engine.tasks.catch_up(PROVIDER, account.key)
+    if engine.tasks.unfinished(PROVIDER, account.key) >= account.concurrency:
         raise TopviewError("4007")
     if not engine.accounts.reserve(account, cost):
         raise TopviewError("4100")
