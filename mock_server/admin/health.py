@@ -14,7 +14,8 @@ def health_report(engine: Engine) -> dict[str, Any]:
     return {"status": "ok", "version": __version__,
             "providers": sorted(p.name for p in engine.providers),
             "clock": engine.clock.snapshot(), "tasks": len(engine.tasks.tasks),
-            "storedBytes": engine.files.total_bytes}
+            "storedBytes": engine.files.total_bytes,
+            "evictedObjects": engine.files.evicted_count}
 
 
 def token_ok(engine: Engine, authorization: str | None) -> bool:

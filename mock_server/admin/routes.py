@@ -15,6 +15,7 @@ from mock_server import __version__
 from mock_server.admin.health import health_report, token_ok
 from mock_server.core.engine import Engine
 from mock_server.core.faults import FaultSyntaxError, parse
+from mock_server.core.files import FileStore
 
 
 class Advance(BaseModel):
@@ -125,6 +126,12 @@ def create_admin(engine: Engine) -> FastAPI:
             raise HTTPException(404, f"no task {task_id}")
         await engine.tasks.observe(found)
         return found.snapshot()
+
+    @admin.get("/files/evictions", summary="Stored objects the byte cap evicted, newest last "
+                                           "(their URLs answer like expired ones)")
+    async def evictions(limit: int = Query(100, ge=1, le=FileStore.TOMBSTONES)
+                        ) -> list[dict[str, Any]]:
+        return [e.snapshot() for e in engine.files.evictions(limit)]
 
     @admin.get("/accounts", summary="Every account")
     async def accounts() -> list[dict[str, Any]]:

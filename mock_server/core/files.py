@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from urllib.parse import quote
 
+from mock_server.core import imaging
 from mock_server.core.clock import Clock
 
 Producer = Callable[[], bytes]
@@ -46,7 +47,7 @@ class StoredObject:
         if self.data is None:
             async with self._lock:
                 if self.data is None and self.producer is not None:
-                    self.data = await asyncio.to_thread(self.producer)
+                    self.data = await imaging.offload(self.producer)
         return self.data or b""
 
 
@@ -59,14 +60,39 @@ class UploadSlot:
     used: bool = False
 
 
+@dataclass(frozen=True)
+class Eviction:
+    """Why an object is gone before its URLs expired: the byte cap made room for newer ones."""
+
+    bucket: str
+    key: str
+    size: int
+    stored_at: float
+    evicted_at: float
+
+    def snapshot(self) -> dict[str, object]:
+        return {"bucket": self.bucket, "key": self.key, "size": self.size,
+                "storedAt": self.stored_at, "evictedAt": self.evicted_at,
+                "reason": "evicted: the stored bytes reached max_stored_bytes"}
+
+
 class FileStore:
-    """Objects by (bucket, key), with a byte cap: the oldest stored bytes go first."""
+    """Objects by (bucket, key), with a byte cap: the oldest stored bytes go first.
+
+    Pinned objects (the docs' fixtures, made lazily) are never evicted and do not count
+    towards the cap. An evicted object leaves a tombstone (the newest :data:`TOMBSTONES`), so its
+    URLs answer like an expired object's and the admin API can say why (decision D29).
+    """
+
+    TOMBSTONES = 10_000
 
     def __init__(self, clock: Clock, max_bytes: int) -> None:
         self.clock = clock
         self.max_bytes = max_bytes
         self._objects: OrderedDict[tuple[str, str], StoredObject] = OrderedDict()
+        self._pinned: dict[tuple[str, str], StoredObject] = {}
         self._uploads: dict[tuple[str, str], UploadSlot] = {}
+        self._evicted: OrderedDict[tuple[str, str], Eviction] = OrderedDict()
         self._bytes = 0
 
     def expect_upload(self, bucket: str, key: str, max_bytes: int, content_type: str) -> None:
@@ -85,31 +111,51 @@ class FileStore:
 
     def put_lazy(self, bucket: str, key: str, producer: Producer,
                  content_type: str) -> StoredObject:
+        """A pinned object whose bytes are made on first read (fixtures: free at start-up)."""
         self.delete(bucket, key)
         obj = StoredObject(bucket, key, content_type, producer=producer,
                            created_at=self.clock.now())
-        self._objects[(bucket, key)] = obj
+        self._pinned[(bucket, key)] = obj
         return obj
 
     def get(self, bucket: str, key: str) -> StoredObject | None:
-        return self._objects.get((bucket, key))
+        return self._objects.get((bucket, key)) or self._pinned.get((bucket, key))
 
     def exists(self, bucket: str, key: str) -> bool:
-        return (bucket, key) in self._objects
+        return (bucket, key) in self._objects or (bucket, key) in self._pinned
+
+    def eviction(self, bucket: str, key: str) -> Eviction | None:
+        """Why (bucket, key) is gone, if the byte cap evicted it."""
+        return self._evicted.get((bucket, key))
+
+    def evictions(self, limit: int = 100) -> list[Eviction]:
+        """The newest evictions, newest last."""
+        return list(self._evicted.values())[-limit:]
 
     def delete(self, bucket: str, key: str) -> None:
+        self._evicted.pop((bucket, key), None)
+        self._pinned.pop((bucket, key), None)
         old = self._objects.pop((bucket, key), None)
         if old is not None:
             self._bytes -= old.size
 
     def _evict(self) -> None:
+        now = self.clock.now()
         while self._bytes > self.max_bytes and len(self._objects) > 1:
-            _, oldest = self._objects.popitem(last=False)
+            where, oldest = self._objects.popitem(last=False)
             self._bytes -= oldest.size
+            self._evicted[where] = Eviction(oldest.bucket, oldest.key, oldest.size,
+                                            oldest.created_at, now)
+            if len(self._evicted) > self.TOMBSTONES:
+                self._evicted.popitem(last=False)
 
     @property
     def total_bytes(self) -> int:
         return self._bytes
+
+    @property
+    def evicted_count(self) -> int:
+        return len(self._evicted)
 
 
 @lru_cache(maxsize=64)

@@ -9,6 +9,9 @@ from __future__ import annotations
 from mock_server.core.engine import Engine
 from mock_server.core.files import Denied, StoredObject
 
+# What each storage service says for an expired object (an evicted one answers the same).
+EXPIRED = {"s3": "Request has expired", "cf": "Access denied", "oss": "Request has expired."}
+
 
 class Missing(LookupError):
     """The URL is well signed but nothing is stored there (any more)."""
@@ -34,6 +37,8 @@ def locate(engine: Engine, path: str, params: dict[str, str]) -> StoredObject:
         raise Missing(path)
     obj = engine.files.get(bucket, key)
     if obj is None:
+        if engine.files.eviction(bucket, key) is not None:  # D29: as if it had expired
+            raise Denied(EXPIRED[style], expired=True)
         raise Missing(key)
     return obj
 
