@@ -9,9 +9,15 @@ here is CPU work: callers run it in a thread.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import hashlib
 import io
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
@@ -20,6 +26,23 @@ Image.MAX_IMAGE_PIXELS = None  # we check limits ourselves, before decoding
 FORMATS = {"png": "PNG", "jpg": "JPEG", "jpeg": "JPEG", "webp": "WEBP", "bmp": "BMP"}
 BACKGROUND_THRESHOLD = 48
 FEATHER_MARGIN = 8  # px; BoxBlur(1) + GaussianBlur(0.8) reach 1 + 3 px
+
+
+T = TypeVar("T")
+WORKERS = max(1, min(4, os.cpu_count() or 1))
+_pool: ThreadPoolExecutor | None = None
+
+
+async def offload(fn: Callable[..., T], *args: Any) -> T:
+    """Run CPU-heavy image work off the event loop, at most :data:`WORKERS` jobs at once.
+
+    Beyond that, jobs wait their turn holding only their encoded input, so peak memory is about
+    ``WORKERS`` decoded images however many requests arrive together (decision D30).
+    """
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="bgmock-imaging")
+    return await asyncio.get_running_loop().run_in_executor(_pool, functools.partial(fn, *args))
 
 
 class ImageError(Exception):

@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from functools import lru_cache
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -58,7 +57,7 @@ async def image_bytes(engine: Engine, url: str, base_url: str) -> bytes:
     settings = engine.settings
     if settings.allow_fetch and host_allowed(parts.hostname, settings.fetch_allowlist):
         return await _fetch(url, settings.fetch_timeout, settings.max_image_bytes)
-    return await asyncio.to_thread(synthetic_jpeg, url)
+    return await imaging.offload(synthetic_jpeg, url)
 
 
 async def _fetch(url: str, timeout: float, limit: int) -> bytes:

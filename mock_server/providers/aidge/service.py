@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import re
@@ -95,7 +94,7 @@ async def cut_out(call: Call) -> dict[str, Any]:
         raise AidgeBusinessError(705, ids)                                     # A18
     target = (_pixels(params.get("targetWidth")), _pixels(params.get("targetHeight")))
     try:
-        result = await asyncio.to_thread(render, data, engine.image_limits,
+        result = await imaging.offload(render, data, engine.image_limits,
                                          params["backGroundType"], target)
     except (SideOutOfRange, imaging.ImageTooLarge) as exc:
         raise AidgeBusinessError(703, ids) from exc
