@@ -24,7 +24,7 @@ class Settings:
     clock: Literal["real", "virtual"] = "real"
     speed: float = 1.0
     instant: bool = False
-    seed: int = 0
+    seed: int | None = None   # None: fresh ids per start and reset; N: the same ids each run
     config: str | None = None
     # Base URL written into result/upload URLs; default: the URL the request came in on.
     public_url: str | None = None
@@ -78,6 +78,8 @@ def _coerce(name: str, value: Any) -> Any:
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
         return tuple(value)
+    if name == "seed":
+        return None if value is None or str(value).strip() == "" else int(value)
     if name == "accounts":
         return json.loads(value) if isinstance(value, str) else dict(value)
     return None if value is None else str(value)

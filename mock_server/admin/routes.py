@@ -29,6 +29,18 @@ class FaultRuleIn(BaseModel):
     key: str | None = Field(None, description="Only requests of this account key (Topview-Uid)")
     count: int | None = Field(None, ge=1, description="Apply to this many requests (default: "
                                                       "until deleted)")
+    probability: float | None = Field(None, description="Chance (0..1) that the rule fires for a "
+                                      "matching request; one that does not fire keeps its count")
+    latency: str | None = Field(None, description="Answer latency in seconds, fixed (0.2) or "
+                                "drawn uniformly from a range (0.05..0.5); max 60")
+
+    def directives(self) -> str:
+        """The fault text with the probability and latency fields as directives."""
+        if self.latency is not None and ";" in self.latency:
+            raise FaultSyntaxError("latency: seconds (0.2) or a range (0.05..0.5)")
+        extra = [f"probability={self.probability!r}"] if self.probability is not None else []
+        extra += [f"delay={self.latency}"] if self.latency is not None else []
+        return ";".join([self.fault, *extra])
 
 
 class AccountIn(BaseModel):
@@ -79,7 +91,7 @@ def create_admin(engine: Engine) -> FastAPI:
     async def add_fault(body: FaultRuleIn) -> dict[str, Any]:
         known_provider(body.provider)
         try:
-            fault = parse(body.fault)
+            fault = parse(body.directives())
         except FaultSyntaxError as exc:
             raise HTTPException(400, str(exc)) from exc
         if fault.is_empty:

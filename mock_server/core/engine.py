@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from mock_server.core.accounts import Accounts
@@ -21,7 +22,9 @@ class Engine:
         self.settings = settings
         self.providers = providers
         self.clock = Clock(settings.clock, settings.speed)
-        secret = new_secret(settings.seed)
+        # Per start when unseeded; kept across resets so a URL handed out keeps verifying (D61).
+        secret = new_secret(settings.seed) if settings.seed is not None \
+            else secrets.token_bytes(32)
         self.s3 = S3Presign(secret)
         self.cloudfront = CloudFrontSign(secret)
         self.oss = OssSign(secret)
@@ -40,7 +43,7 @@ class Engine:
         self.accounts = Accounts()
         self.files = FileStore(self.clock, self.settings.max_stored_bytes)
         self.tasks = TaskEngine(self.clock, instant=self.settings.instant)
-        self.faults = Faults()
+        self.faults = Faults(self.settings.seed)
         self.journal = Journal(self.settings.journal_size)
         self.rates = RateLimiter(self.clock)
         self.state: dict[str, Any] = {}
