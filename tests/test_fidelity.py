@@ -3,14 +3,26 @@ URLs behind a provider's real Host, ids per seed, rate limits on the virtual clo
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from dataclasses import replace
+from urllib.parse import parse_qs, urlsplit
+
 import pytest
 
+import contracts
+from mock_server.core import imaging
+from mock_server.core.files import cloudfront_b64decode
+from mock_server.providers.topview import service as topview_service
 from mock_server.settings import Settings, resolve
 from mock_server.testing import InProcessMock
-from tests.conftest import CREDENTIAL, DEMO, QUERY
+from tests.conftest import CHECK, CREDENTIAL, DEMO, QUERY, Api
+from tests.docs_examples import DOCS
 
 DOCS_TASK = "56eac11a862143989e9cc63f8b213a2d"
+DOCS_000 = DOCS / "000_c9e614f3311d5d02.txt"
+PHOTO_A = imaging.encode(imaging.synthetic_product("a", 200, 150), "png")
+PHOTO_B = imaging.encode(imaging.synthetic_product("b", 321, 123), "png")
 
 
 def credential(http: object) -> dict:
@@ -76,3 +88,111 @@ def test_seed_setting_from_env_config_and_default() -> None:
     assert resolve({"seed": 3}, environ={"BGMOCK_SEED": "7"}).seed == 3
     with pytest.raises(ValueError):
         resolve({}, environ={"BGMOCK_SEED": "x"})
+
+
+# --- 1. needCloudFrontUrl as a boolean in any case, or 1/0 --------------------------------
+
+def query_raw(api: Api, task_id: str, flag: str | None) -> dict:
+    """The query with the flag exactly as given on the wire (``None``: bare ``&flag``)."""
+    suffix = "&needCloudFrontUrl" if flag is None else f"&needCloudFrontUrl={flag}"
+    return api.get(f"{QUERY}?taskId={task_id}{suffix}").json()
+
+
+@pytest.mark.parametrize(("flag", "cloudfront"), [
+    ("True", True), ("TRUE", True), ("true", True), ("tRuE", True), ("1", True),
+    ("False", False), ("FALSE", False), ("false", False), ("0", False), ("", False),
+    (None, False),
+])
+def test_need_cloudfront_url_reads_any_case_and_1_or_0(api: Api, flag: str | None,
+                                                      cloudfront: bool) -> None:
+    body = query_raw(api, DOCS_TASK, flag)
+    assert body["code"] == "200", body
+    contracts.validate("topview", "remove_background_query.response", body)
+    path = body["result"]["bgRemovedImagePath"]
+    assert ("/files/cf/" in path) is cloudfront and ("/files/s3/" in path) is not cloudfront
+    assert api.http.get(path).status_code == 200
+
+
+@pytest.mark.parametrize("flag", ["maybe", "yes", "2", "truee", "10", "%20true"])
+def test_other_need_cloudfront_url_values_are_refused(api: Api, flag: str) -> None:
+    assert query_raw(api, DOCS_TASK, flag)["code"] == "4000"
+
+
+def test_requests_style_true_is_what_the_contract_admits() -> None:
+    for value in ("True", "False", "1", "0", "TRUE", ""):
+        assert not contracts.errors("topview", "remove_background_query.request",
+                                    {"taskId": DOCS_TASK, "needCloudFrontUrl": value})
+
+
+# --- 2. presigned PUT repeatable until it expires -----------------------------------------
+
+def test_a_presigned_put_may_be_repeated_last_write_wins(api: Api) -> None:
+    cred = credential(api.http)
+    url, file_id = cred["uploadUrl"], cred["fileId"]
+    first, second = PHOTO_A, PHOTO_B
+    assert api.http.put(url, content=first).status_code == 200
+    again = api.http.put(url, content=second, headers={"Content-Type": "image/png"})
+    assert again.status_code == 200 and again.headers["ETag"]
+    assert api.get(CHECK, params={"fileId": file_id}).json()["result"] is True
+    stored = api.engine.files.get("topview-upload", f"user_upload/{DEMO['Topview-Uid']}/"
+                                                    f"{file_id}.png")
+    assert stored.data == second
+    # the task works on the last bytes written
+    task_id = api.submit(file_id, fault="polls=1")
+    result = api.query(task_id)["result"]
+    assert (result["maskImageWidth"], result["maskImageHeight"]) == (321, 123)
+
+
+def test_a_repeated_put_still_meets_the_size_cap_expiry_and_signature(
+        api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(api.engine, "settings",
+                        replace(api.engine.settings, max_upload_bytes=1000))
+    cred = credential(api.http)
+    monkeypatch.undo()
+    url = cred["uploadUrl"]
+    assert api.http.put(url, content=b"a" * 1000).status_code == 200
+    too_big = api.http.put(url, content=b"b" * 1001)
+    assert too_big.status_code == 400 and b"EntityTooLarge" in too_big.content
+    assert api.http.put(url, content=b"c" * 10).status_code == 200
+    tampered = api.http.put(url.replace("X-Amz-Signature=", "X-Amz-Signature=0"), content=b"d")
+    assert tampered.status_code == 403
+    api.controls.advance(3601)
+    late = api.http.put(url, content=b"e")
+    assert late.status_code == 403 and b"Request has expired" in late.content
+
+
+# --- 3. CloudFront URLs live 72 h, files 7 days -------------------------------------------
+
+def test_docs_cloudfront_policy_ends_72_h_after_the_sessions_next_call() -> None:
+    """provider-docs/000: Policy AWS:EpochTime vs the X-Amz-Date of the call signed next."""
+    import base64
+    import json
+    import re
+    from datetime import UTC, datetime
+
+    text = DOCS_000.read_text(encoding="utf-8")
+    policy = re.search(r"cloudfront\.net/[^?]+\?Policy=([A-Za-z0-9~_-]+)", text).group(1)
+    decoded = json.loads(base64.b64decode(policy.translate(str.maketrans("-_~", "+=/"))))
+    deadline = decoded["Statement"][0]["Condition"]["DateLessThan"]["AWS:EpochTime"]
+    signed = min(datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC).timestamp()
+                 for stamp in re.findall(r"X-Amz-Date=(\d{8}T\d{6}Z)", text))
+    assert deadline == 1756609238
+    assert deadline - 72 * 3600 == signed - 73  # 72 h after a moment 73 s before the next call
+    assert topview_service.CLOUDFRONT_TTL == 72 * 3600
+
+
+def test_cloudfront_urls_die_after_72_h_and_a_new_query_signs_fresh_ones(api: Api) -> None:
+    old = api.query(DOCS_TASK, cloudfront=True)["result"]["bgRemovedImagePath"]
+    s3 = api.query(DOCS_TASK)["result"]["bgRemovedImagePath"]
+    policy = json.loads(cloudfront_b64decode(parse_qs(urlsplit(old).query)["Policy"][0]))
+    now = api.engine.clock.now()
+    assert policy["Statement"][0]["Condition"]["DateLessThan"]["AWS:EpochTime"] \
+        == int(now) + 72 * 3600
+    api.controls.advance(72 * 3600 - 2)
+    assert api.http.get(old).status_code == 200
+    api.controls.advance(2)
+    assert api.http.get(old).status_code == 403
+    assert api.http.get(s3).status_code == 403  # S3-style: 24 h
+    api.controls.advance(3 * 86400)  # day 6 of the file's 7
+    fresh = api.query(DOCS_TASK, cloudfront=True)["result"]["bgRemovedImagePath"]
+    assert fresh != old and api.http.get(fresh).status_code == 200
