@@ -42,7 +42,7 @@ class Settings:
     fetch_timeout: float = 5.0
     # Aidge: encoded input over this -> 705 (A18); result URLs live this long (A20).
     aidge_max_image_bytes: int = 10 * MiB
-    aidge_url_ttl: int = 30 * 86400
+    aidge_url_ttl: int = 10**9    # the docs' Expires is request time + 10^9 s (D63)
     # Extra accounts per provider, e.g. {"topview": [{"uid": "...", "api_key": "..."}]}.
     accounts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 

@@ -4,18 +4,22 @@ URLs behind a provider's real Host, ids per seed, rate limits on the virtual clo
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import replace
-from urllib.parse import parse_qs, urlsplit
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
 import contracts
 from mock_server.core import imaging
-from mock_server.core.files import cloudfront_b64decode
+from mock_server.core.files import OssSign, cloudfront_b64decode
+from mock_server.providers.aidge import service as aidge_service
 from mock_server.providers.topview import service as topview_service
 from mock_server.settings import Settings, resolve
 from mock_server.testing import InProcessMock
+from tests.aidge_calls import CUT_OUT, DOCS_URL, checked, v2_query
 from tests.conftest import CHECK, CREDENTIAL, DEMO, QUERY, Api
 from tests.docs_examples import DOCS
 
@@ -196,3 +200,39 @@ def test_cloudfront_urls_die_after_72_h_and_a_new_query_signs_fresh_ones(api: Ap
     api.controls.advance(3 * 86400)  # day 6 of the file's 7
     fresh = api.query(DOCS_TASK, cloudfront=True)["result"]["bgRemovedImagePath"]
     assert fresh != old and api.http.get(fresh).status_code == 200
+
+
+# --- 4. Aidge result URLs as in the docs ---------------------------------------------------
+
+def aidge_cut(api: Api, body: dict | None = None, **query: str) -> dict:
+    body = body or {"imageUrl": DOCS_URL, "backGroundType": "WHITE_BACKGROUND"}
+    params = {**v2_query(int(api.engine.clock.now() * 1000)), **query}
+    return checked(api.http.post(CUT_OUT, params=params, json=body))
+
+
+def test_docs_result_name_and_expires_from_the_docs_request_time() -> None:
+    """provider-docs/002: requestId 2101 3642 <1719383457307 ms> ..., Expires=2719383457, name
+    stamped 202406261430 (06:30:57 UTC = 14:30 in UTC+8)."""
+    text = (DOCS / "002_cc7fe5bcb66f117b.txt").read_text(encoding="utf-8")
+    docs_url = re.search(r'"imageUrl": "(http://nhci-image[^"]+)"', text).group(1)
+    request_ms = int(re.search(r'"requestId": "2101[0-9a-f]{4}(\d{13})', text).group(1))
+    now = request_ms / 1000
+    key = aidge_service.result_key(now, "7089bce4c9d1469cb552dd225e28a254", 0.8799999952316284,
+                                   "jpg")
+    assert unquote(urlsplit(docs_url).path).lstrip("/") == key
+    expires = parse_qs(urlsplit(docs_url).query)["Expires"][0]
+    assert int(expires) == int(now) + Settings().aidge_url_ttl == 2719383457
+    signed = OssSign(b"k").url("http://m", "nhci-image", key, now=now,
+                               ttl=Settings().aidge_url_ttl)
+    assert f"Expires={expires}&" in signed
+
+
+def test_result_urls_expire_10_to_the_9_s_after_the_request_and_are_stamped_utc8(
+        api: Api) -> None:
+    now = api.engine.clock.now()
+    url = aidge_cut(api)["data"]["imageUrl"]
+    assert int(parse_qs(urlsplit(url).query)["Expires"][0]) == int(now) + 10**9
+    stamp = datetime.fromtimestamp(now, UTC) + timedelta(hours=8)
+    assert f"_{stamp:%Y%m%d%H%M}_" in unquote(url)
+    api.controls.advance(30 * 86400)  # the old 30-day lifetime is long gone: still served
+    assert api.http.get(url).status_code == 200
