@@ -541,6 +541,7 @@ def test_image_problems(aidge: AidgeClient, recorder: Recorder):
 
 
 def test_rate_limit_is_501(bgmock: InProcessMock, aidge: AidgeClient, recorder: Recorder):
+    bgmock.set_account("aidge", "512345", extra={"qps": 10})  # off on the virtual clock (D64)
     small = photo(120, 100)
     for _ in range(10):  # 10 per second per key
         assert aidge.remove_background(image_base64=small).usage == 1

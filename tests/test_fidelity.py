@@ -3,6 +3,7 @@ URLs behind a provider's real Host, ids per seed, rate limits on the virtual clo
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from collections.abc import Iterator
@@ -236,3 +237,56 @@ def test_result_urls_expire_10_to_the_9_s_after_the_request_and_are_stamped_utc8
     assert f"_{stamp:%Y%m%d%H%M}_" in unquote(url)
     api.controls.advance(30 * 86400)  # the old 30-day lifetime is long gone: still served
     assert api.http.get(url).status_code == 200
+
+
+# --- 7. rate limits on the virtual clock only when asked for -------------------------------
+
+SMALL = base64.b64encode(imaging.encode(imaging.synthetic_product("q", 120, 100), "png")).decode()
+SMALL_BODY = {"imageBase64": SMALL, "backGroundType": "TRANSPARENT"}
+
+
+def test_twenty_calls_on_the_virtual_clock_meet_no_default_limit(api: Api) -> None:
+    results = [aidge_cut(api, SMALL_BODY) for _ in range(20)]
+    assert all(r.get("success") for r in results), [r.get("resCode", r.get("code"))
+                                                    for r in results]
+    extra = api.controls.account("aidge", "512345")["extra"]
+    assert (extra["qps"], extra["burst"]) == (None, None)
+
+
+def test_a_limit_set_through_the_admin_api_applies_on_the_virtual_clock(api: Api) -> None:
+    api.controls.set_account("aidge", "512345", extra={"qps": 3})
+    codes = [aidge_cut(api, SMALL_BODY).get("resCode") for _ in range(4)]
+    assert codes == [200, 200, 200, 501]
+    api.controls.set_account("aidge", "512345", extra={"qps": None, "burst": 2})
+    gateway = [aidge_cut(api, SMALL_BODY).get("code") for _ in range(3)]
+    assert gateway == ["0", "0", "ApiCallLimit"]
+    api.controls.advance(1)
+    assert aidge_cut(api, SMALL_BODY)["success"] is True
+
+
+def test_a_fault_rule_still_gives_the_limit_on_the_virtual_clock(api: Api) -> None:
+    api.controls.fault("aidge", "error=501", operation="cut_out", count=1)
+    assert aidge_cut(api, SMALL_BODY)["resCode"] == 501
+
+
+def test_configured_limits_apply_and_the_real_clock_keeps_the_defaults(
+        started: list[InProcessMock]) -> None:
+    accounts = {"aidge": [{"app_key": "k", "secret": "s", "qps": 2}]}
+    virtual = InProcessMock(Settings(clock="virtual", accounts=accounts))
+    real = InProcessMock(Settings(clock="real", accounts=accounts))
+    started += [virtual, real]
+    assert virtual.account("aidge", "k")["extra"]["qps"] == 2
+    assert virtual.account("aidge", "k")["extra"]["burst"] is None
+    assert [real.account("aidge", key)["extra"][name] for key in ("512345", "k")
+            for name in ("qps", "burst")] == [10, 50, 2, 50]
+
+
+@pytest.mark.parametrize("limit", [None, 0, 2, "2", "x", -1, 2.5, 10**30])
+def test_rate_limiter_reads_any_limit_without_raising(limit: object) -> None:
+    from mock_server.core.clock import Clock
+    from mock_server.core.ratelimit import RateLimiter
+
+    limiter = RateLimiter(Clock("virtual", start=0))
+    allowed = [limiter.allow("k", limit) for _ in range(3)]
+    expected = {None: 3, 0: 0, 2: 2, "2": 2, "x": 0, -1: 0, 2.5: 2, 10**30: 3}[limit]
+    assert allowed.count(True) == expected

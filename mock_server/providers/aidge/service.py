@@ -89,7 +89,7 @@ async def cut_out(call: Call) -> dict[str, Any]:
     engine, account, params = call.engine, call.account, call.params
     assert account is not None
     ids: tuple[str, str] = call.detail.setdefault("ids", request_ids(engine))
-    if not engine.rates.allow(f"aidge/api/{account.key}", int(account.extra["qps"])):
+    if not engine.rates.allow(f"aidge/api/{account.key}", account.extra["qps"]):
         raise AidgeBusinessError(501, ids)                                     # A7
     data = await _input(call, ids)
     if len(data) > engine.settings.aidge_max_image_bytes:
