@@ -290,3 +290,60 @@ def test_rate_limiter_reads_any_limit_without_raising(limit: object) -> None:
     allowed = [limiter.allow("k", limit) for _ in range(3)]
     expected = {None: 3, 0: 0, 2: 2, "2": 2, "x": 0, -1: 0, 2.5: 2, 10**30: 3}[limit]
     assert allowed.count(True) == expected
+
+
+# --- 5. URLs handed out under a provider's real Host still reach the mock ------------------
+
+def real_host_get(api: Api, path: str, host: str = "api.topview.ai", **kw: object):
+    return api.http.get(path, headers={**DEMO, "Host": host}, **kw)
+
+
+def test_urls_under_the_real_topview_host_lead_back_to_the_mock(api: Api) -> None:
+    base = api.controls.base_url
+    cred = real_host_get(api, "/v1/upload/credential", params={"format": "png"}).json()
+    upload_url = cred["result"]["uploadUrl"]
+    assert upload_url.startswith(f"{base}/files/s3/topview-upload/"), upload_url
+    assert api.http.put(upload_url, content=PHOTO_A).status_code == 200
+    for cloudfront in ("false", "true"):
+        result = real_host_get(api, "/v1/common_task/remove_background/query",
+                               params={"taskId": DOCS_TASK, "needCloudFrontUrl": cloudfront}
+                               ).json()["result"]
+        assert result["bgRemovedImagePath"].startswith(f"{base}/files/")
+        assert api.http.get(result["bgRemovedImagePath"]).status_code == 200
+
+
+def test_urls_under_the_real_aidge_host_lead_back_to_the_mock(api: Api) -> None:
+    params = v2_query(int(api.engine.clock.now() * 1000))
+    body = api.http.post("/rest/ai/image/cut/out", params=params, json=SMALL_BODY,
+                         headers={"Host": "api.aidc-ai.com"}).json()
+    url = body["data"]["imageUrl"]
+    assert url.startswith(f"{api.controls.base_url}/files/oss/"), url
+    assert api.http.get(url).status_code == 200
+
+
+def test_other_hosts_keep_their_own_host_in_urls(api: Api) -> None:
+    cred = api.http.get(CREDENTIAL, params={"format": "png"},
+                        headers={**DEMO, "Host": "mock.internal:8123"}).json()
+    assert cred["result"]["uploadUrl"].startswith("http://mock.internal:8123/files/")
+
+
+def test_public_url_wins_over_the_real_host(started: list[InProcessMock]) -> None:
+    mock = InProcessMock(Settings(clock="virtual", public_url="https://mock.example:9443"))
+    started.append(mock)
+    with mock.client() as http:
+        cred = http.get("/v1/upload/credential", params={"format": "png"},
+                        headers={**DEMO, "Host": "api.topview.ai"}).json()
+    assert cred["result"]["uploadUrl"].startswith("https://mock.example:9443/files/")
+
+
+@pytest.mark.parametrize(("scheme", "server", "reached"), [
+    ("http", ("127.0.0.1", 8080), "127.0.0.1:8080"), ("http", ("10.0.0.2", 80), "10.0.0.2"),
+    ("https", ("::1", 443), "[::1]"), ("https", ("::1", 8443), "[::1]:8443"),
+    ("http", ("bgmock.test", None), "bgmock.test"),
+    ("http", None, None), ("http", ("/tmp/bgmock.sock", None), None),
+])
+def test_reached_address_of_the_connection(scheme: str, server: object,
+                                           reached: str | None) -> None:
+    from mock_server.core.endpoints import _reached
+
+    assert _reached({"scheme": scheme, "server": server}) == reached
