@@ -12,6 +12,7 @@ from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
 from mock_server import __version__
+from mock_server.admin import remote
 from mock_server.admin.health import health_report, token_ok
 from mock_server.core.engine import Engine
 from mock_server.core.faults import FaultSyntaxError, parse
@@ -165,4 +166,5 @@ def create_admin(engine: Engine) -> FastAPI:
         except ValueError as exc:
             raise HTTPException(400, str(exc)) from exc
 
+    admin.include_router(remote.router(engine))
     return admin

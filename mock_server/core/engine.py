@@ -14,6 +14,7 @@ from mock_server.core.imaging import Limits
 from mock_server.core.journal import Journal
 from mock_server.core.ratelimit import RateLimiter
 from mock_server.core.tasks import TaskEngine
+from mock_server.core.urlregistry import RemoteUrls
 from mock_server.settings import Settings
 
 
@@ -44,6 +45,7 @@ class Engine:
         self.files = FileStore(self.clock, self.settings.max_stored_bytes)
         self.tasks = TaskEngine(self.clock, instant=self.settings.instant)
         self.faults = Faults(self.settings.seed)
+        self.remote = RemoteUrls()  # registered remote URLs (D66)
         self.journal = Journal(self.settings.journal_size)
         self.rates = RateLimiter(self.clock)
         self.state: dict[str, Any] = {}
