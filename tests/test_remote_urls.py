@@ -151,7 +151,8 @@ def test_registry_accounting() -> None:
                                "maxBytes": 10}
 
 
-JSON_VALUES = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False),
+JSON_VALUES = st.one_of(st.none(), st.booleans(), st.integers(),
+                        st.floats(allow_nan=False, allow_infinity=False),
                         st.text(max_size=50), st.lists(st.integers(), max_size=3))
 
 
