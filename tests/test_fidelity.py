@@ -12,6 +12,8 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import contracts
 from mock_server.core import imaging
@@ -347,3 +349,35 @@ def test_reached_address_of_the_connection(scheme: str, server: object,
     from mock_server.core.endpoints import _reached
 
     assert _reached({"scheme": scheme, "server": server}) == reached
+
+
+# --- properties over outside input -----------------------------------------------------------
+
+BOOLEAN_WORDS = {"true", "false", "1", "0", ""}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(max_size=8),
+                 st.sampled_from(["true", "false", "1", "0", ""]).flatmap(
+                     lambda w: st.tuples(*(st.sampled_from([c.lower(), c.upper()]) for c in w))
+                 ).map("".join)))
+def test_contract_and_service_agree_on_every_flag_value(value: str) -> None:
+    admitted = not contracts.errors("topview", "remove_background_query.request",
+                                    {"taskId": DOCS_TASK, "needCloudFrontUrl": value})
+    is_ascii_word = value.isascii() and value.lower() in BOOLEAN_WORDS
+    assert admitted is is_ascii_word
+    if admitted:
+        assert topview_service.query_flag(value) is (value.lower() in ("true", "1"))
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(host=st.sampled_from(["api.topview.ai", "API.TopView.ai"]),
+       port=st.one_of(st.none(), st.integers(1, 65535)))
+def test_any_real_host_spelling_gives_urls_to_the_mock(mock: InProcessMock, host: str,
+                                                       port: int | None) -> None:
+    with mock.client() as http:
+        header = host if port is None else f"{host}:{port}"
+        cred = http.get("/v1/upload/credential", params={"format": "png"},
+                        headers={**DEMO, "Host": header}).json()
+    assert cred["result"]["uploadUrl"].startswith("http://bgmock.test/files/")
