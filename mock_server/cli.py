@@ -42,7 +42,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--instant", action="store_true", default=None,
                        help="tasks finish on their first poll (BGMOCK_INSTANT)")
     serve.add_argument("--seed", type=int,
-                       help=f"seed for ids and signing keys (BGMOCK_SEED, default {d.seed})")
+                       help="seed for ids, signing keys and fault draws: the same ids every run "
+                            "(BGMOCK_SEED; default: fresh ids each start and reset)")
     serve.add_argument("--config", help="JSON or TOML file with any setting plus 'accounts' "
                                         "(BGMOCK_CONFIG)")
     serve.add_argument("--public-url", dest="public_url",

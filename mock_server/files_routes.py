@@ -1,7 +1,7 @@
 """``/files/...``: downloads and presigned uploads behind the provider-shaped signed URLs.
 
 Errors look like the storage service the provider uses: S3, CloudFront and OSS answer XML with
-``AccessDenied`` on an expired, tampered or reused URL (T35, A20; OSS says
+``AccessDenied`` on an expired or tampered URL (T35, A20; OSS says
 ``SignatureDoesNotMatch`` for a tampered one).
 """
 
@@ -62,7 +62,7 @@ def routes(eng: Engine) -> list[BaseRoute]:
         except Denied as exc:
             return _denied(exc)
         slot = eng.files.upload_slot(bucket, key)
-        if slot is None or slot.used:
+        if slot is None:
             return _xml_error(403, "AccessDenied", "Access Denied")
         chunks, size = [], 0
         async for chunk in request.stream():
@@ -74,8 +74,7 @@ def routes(eng: Engine) -> list[BaseRoute]:
             chunks.append(chunk)
         data = b"".join(chunks)
         content_type = request.headers.get("content-type") or slot.content_type
-        eng.files.put(bucket, key, data, content_type)
-        slot.used = True
+        eng.files.put(bucket, key, data, content_type)  # a repeated PUT replaces: last wins
         return Response(b"", headers={"ETag": f'"{hashlib.md5(data).hexdigest()}"'})
 
     return [

@@ -24,7 +24,7 @@ class Settings:
     clock: Literal["real", "virtual"] = "real"
     speed: float = 1.0
     instant: bool = False
-    seed: int = 0
+    seed: int | None = None   # None: fresh ids per start and reset; N: the same ids each run
     config: str | None = None
     # Base URL written into result/upload URLs; default: the URL the request came in on.
     public_url: str | None = None
@@ -42,7 +42,7 @@ class Settings:
     fetch_timeout: float = 5.0
     # Aidge: encoded input over this -> 705 (A18); result URLs live this long (A20).
     aidge_max_image_bytes: int = 10 * MiB
-    aidge_url_ttl: int = 30 * 86400
+    aidge_url_ttl: int = 10**9    # the docs' Expires is request time + 10^9 s (D63)
     # Extra accounts per provider, e.g. {"topview": [{"uid": "...", "api_key": "..."}]}.
     accounts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
@@ -78,6 +78,8 @@ def _coerce(name: str, value: Any) -> Any:
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
         return tuple(value)
+    if name == "seed":
+        return None if value is None or str(value).strip() == "" else int(value)
     if name == "accounts":
         return json.loads(value) if isinstance(value, str) else dict(value)
     return None if value is None else str(value)

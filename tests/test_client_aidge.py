@@ -541,6 +541,7 @@ def test_image_problems(aidge: AidgeClient, recorder: Recorder):
 
 
 def test_rate_limit_is_501(bgmock: InProcessMock, aidge: AidgeClient, recorder: Recorder):
+    bgmock.set_account("aidge", "512345", extra={"qps": 10})  # off on the virtual clock (D64)
     small = photo(120, 100)
     for _ in range(10):  # 10 per second per key
         assert aidge.remove_background(image_base64=small).usage == 1
@@ -658,7 +659,7 @@ def test_expired_and_tampered_result_urls(bgmock: InProcessMock, aidge: AidgeCli
     with pytest.raises(AidgeError) as tampered:
         aidge.download(result.image_url.replace("Signature=", "Signature=x"))
     assert (tampered.value.code, tampered.value.res_code) == ("SignatureDoesNotMatch", 403)
-    bgmock.advance(31 * 86400)  # result URLs live 30 days
+    bgmock.advance(10**9 + 1)  # result URLs live 10^9 s (D63)
     with pytest.raises(AidgeError) as expired:
         aidge.download(result.image_url)
     assert (expired.value.code, expired.value.status) == ("AccessDenied", 403)

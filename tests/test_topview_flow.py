@@ -87,15 +87,14 @@ def test_tampered_urls_are_refused(api: Api) -> None:
     assert api.http.get(cloudfront.replace("Signature=", "Signature=A")).status_code == 403
 
 
-def test_presigned_upload_is_single_use_and_expires(api: Api) -> None:
+def test_presigned_upload_expires(api: Api) -> None:
     credential = topview_body("upload_credential", api.get(CREDENTIAL, params={"format": "png"}))
     url, file_id = credential["result"]["uploadUrl"], credential["result"]["fileId"]
     assert credential["result"]["fileName"].endswith(".png")
     check = topview_body("upload_check", api.get(CHECK, params={"fileId": file_id}))
     assert check["result"] is False
     assert api.http.put(url, content=PHOTO).status_code == 200
-    reused = api.http.put(url, content=PHOTO)
-    assert reused.status_code == 403 and b"AccessDenied" in reused.content
+    assert api.http.put(url, content=PHOTO).status_code == 200  # repeatable until it expires
 
     late = topview_body("upload_credential", api.get(CREDENTIAL, params={"format": "jpg"}))
     api.controls.advance(3601)
@@ -260,7 +259,7 @@ def test_host_routing_reaches_topview_without_prefix(api: Api) -> None:
                         headers=headers).json()
     assert body["result"]["status"] == "success"
     path = body["result"]["bgRemovedImagePath"]
-    assert path.startswith("http://api.topview.ai/files/s3/aigc/")
+    assert path.startswith(f"{api.controls.base_url}/files/s3/aigc/")  # reachable (D65)
     assert urlsplit(path).path.endswith("/cropped_image.png")
 
 

@@ -12,6 +12,7 @@ from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
 from mock_server import __version__
+from mock_server.admin import remote
 from mock_server.admin.health import health_report, token_ok
 from mock_server.core.engine import Engine
 from mock_server.core.faults import FaultSyntaxError, parse
@@ -30,6 +31,18 @@ class FaultRuleIn(BaseModel):
     key: str | None = Field(None, description="Only requests of this account key (Topview-Uid)")
     count: int | None = Field(None, ge=1, description="Apply to this many requests (default: "
                                                       "until deleted)")
+    probability: float | None = Field(None, description="Chance (0..1) that the rule fires for a "
+                                      "matching request; one that does not fire keeps its count")
+    latency: str | None = Field(None, description="Answer latency in seconds, fixed (0.2) or "
+                                "drawn uniformly from a range (0.05..0.5); max 60")
+
+    def directives(self) -> str:
+        """The fault text with the probability and latency fields as directives."""
+        if self.latency is not None and ";" in self.latency:
+            raise FaultSyntaxError("latency: seconds (0.2) or a range (0.05..0.5)")
+        extra = [f"probability={self.probability!r}"] if self.probability is not None else []
+        extra += [f"delay={self.latency}"] if self.latency is not None else []
+        return ";".join([self.fault, *extra])
 
 
 class AccountIn(BaseModel):
@@ -80,7 +93,7 @@ def create_admin(engine: Engine) -> FastAPI:
     async def add_fault(body: FaultRuleIn) -> dict[str, Any]:
         known_provider(body.provider)
         try:
-            fault = parse(body.fault)
+            fault = parse(body.directives())
         except FaultSyntaxError as exc:
             raise HTTPException(400, str(exc)) from exc
         if fault.is_empty:
@@ -160,4 +173,5 @@ def create_admin(engine: Engine) -> FastAPI:
         except ValueError as exc:
             raise HTTPException(400, str(exc)) from exc
 
+    admin.include_router(remote.router(engine))
     return admin

@@ -96,13 +96,33 @@ _PLAIN_HOST = re.compile(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 
 
 def base_url(request: Request, engine: Engine, headers: Headers) -> str:
+    """Where the URLs the mock hands out (results, uploads) point (D65): ``--public-url`` if
+    set; for a request that came in under a provider's real ``Host`` (``api.topview.ai``, via a
+    hosts file or a proxy), the address the connection actually reached, so the URLs still lead
+    to the mock; otherwise the request's own ``Host``."""
     if engine.settings.public_url:
         return engine.settings.public_url
     scope, host = request.scope, headers.get("host", "")
     if _PLAIN_HOST.fullmatch(host):  # the usual case; Starlette's URL parsing costs ~5 us
         root = scope.get("app_root_path", scope.get("root_path", ""))
+        name = host.rsplit(":", 1)[0].lower()
+        if name in engine.provider_hosts:
+            host = _reached(scope) or host
         return f"{scope['scheme']}://{host}{root}".rstrip("/")
     return str(request.base_url).rstrip("/")
+
+
+def _reached(scope: Scope) -> str | None:
+    """``host[:port]`` of the server address the connection reached (ASGI ``server``)."""
+    server = scope.get("server")
+    if not server or len(server) < 2 or not server[0] or "/" in str(server[0]):
+        return None  # no address, or a Unix socket: nothing a client could reach
+    address, port = str(server[0]), server[1]
+    if ":" in address:  # IPv6
+        address = f"[{address}]"
+    if port is None or (scope["scheme"], port) in (("http", 80), ("https", 443)):
+        return address  # None: the scheme's default port (httpx's ASGI transport)
+    return f"{address}:{port}"
 
 
 class Unreadable(ValueError):

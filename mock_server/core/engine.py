@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from mock_server.core.accounts import Accounts
@@ -13,6 +14,7 @@ from mock_server.core.imaging import Limits
 from mock_server.core.journal import Journal
 from mock_server.core.ratelimit import RateLimiter
 from mock_server.core.tasks import TaskEngine
+from mock_server.core.urlregistry import RemoteUrls
 from mock_server.settings import Settings
 
 
@@ -21,11 +23,15 @@ class Engine:
         self.settings = settings
         self.providers = providers
         self.clock = Clock(settings.clock, settings.speed)
-        secret = new_secret(settings.seed)
+        # Per start when unseeded; kept across resets so a URL handed out keeps verifying (D61).
+        secret = new_secret(settings.seed) if settings.seed is not None \
+            else secrets.token_bytes(32)
         self.s3 = S3Presign(secret)
         self.cloudfront = CloudFrontSign(secret)
         self.oss = OssSign(secret)
         self.image_limits = Limits(settings.max_image_bytes, settings.max_image_pixels)
+        # Every provider's real host names (a request under one gets URLs to the mock, D65).
+        self.provider_hosts = frozenset(host for p in providers for host in p.hosts)
         # CloudFront distribution -> the bucket behind it, as each provider declares.
         self.cloudfront_origins: dict[str, str] = {}
         for provider in providers:
@@ -40,7 +46,8 @@ class Engine:
         self.accounts = Accounts()
         self.files = FileStore(self.clock, self.settings.max_stored_bytes)
         self.tasks = TaskEngine(self.clock, instant=self.settings.instant)
-        self.faults = Faults()
+        self.faults = Faults(self.settings.seed)
+        self.remote = RemoteUrls()  # registered remote URLs (D66)
         self.journal = Journal(self.settings.journal_size)
         self.rates = RateLimiter(self.clock)
         self.state: dict[str, Any] = {}

@@ -9,15 +9,23 @@ Syntax (both places): directives joined by ``;``::
     polls=<n>                  finish on the n-th poll
     duration=<seconds>         total task time (provider seconds, divided by --speed)
     delay=<seconds>            answer latency (wall-clock seconds)
+    delay=<low>..<high>        ... drawn uniformly between the bounds for each request
+    probability=<p>            the fault applies to a request with probability p (0..1)
 
 Task directives act on submit operations; ``error`` and ``delay`` act on any operation. A rule
 matches by provider, operation (``*`` for all) and optionally account key, for ``count`` requests
-(or forever); the header's directives override a matching rule's.
+(or forever); the first matching rule that fires supplies the fault, and the header's directives
+override it. Draws (probability, delay) come from generators seeded by the mock's seed, one per
+rule and one for the header, so a seeded run repeats exactly.
+
+Every number is finite and ranged, checked here before anything is stored (decision D60).
 """
 
 from __future__ import annotations
 
 import itertools
+import math
+import random
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
@@ -39,6 +47,8 @@ class Fault:
     polls: int | None = None
     duration: float | None = None
     delay: float = 0.0
+    delay_max: float | None = None     # with ``delay``: a uniform range ``delay..delay_max``
+    probability: float = 1.0
 
     def merged(self, override: Fault) -> Fault:
         """This fault with every directive ``override`` sets taken from it."""
@@ -49,7 +59,8 @@ class Fault:
 
     @property
     def is_empty(self) -> bool:
-        return self == Fault()
+        """No directive that does anything (a probability alone is not a fault)."""
+        return replace(self, probability=1.0) == NO_FAULT
 
     def plan(self, lifecycle: Lifecycle) -> TaskPlan:
         last = lifecycle.pending[-1]
@@ -64,32 +75,83 @@ class Fault:
     def describe(self) -> str:
         if self == NO_FAULT:  # nearly every request: skip the per-field walk
             return ""
-        return ";".join(_render(f.name, getattr(self, f.name)) for f in fields(self)
-                        if getattr(self, f.name) != getattr(NO_FAULT, f.name)
-                        and f.name not in ("fail_message", "stuck_at"))
+        return ";".join(_render(f.name, getattr(self, f.name), self) for f in fields(self)
+                        if (getattr(self, f.name) != getattr(NO_FAULT, f.name)
+                            or (f.name == "delay" and self.delay_max is not None))
+                        and f.name not in ("fail_message", "stuck_at", "delay_max"))
+
+    def fires(self, rng: random.Random) -> bool:
+        """Whether this fault applies to one request (a draw only when it is uncertain)."""
+        return self.probability >= 1.0 or rng.random() < self.probability
+
+    def drawn(self, rng: random.Random) -> Fault:
+        """This fault as applied to one request: the latency drawn, the probability spent."""
+        if self.delay_max is None and self.probability == 1.0:
+            return self
+        delay = self.delay if self.delay_max is None else rng.uniform(self.delay, self.delay_max)
+        return replace(self, delay=round(delay, 6), delay_max=None, probability=1.0)
 
 
 NO_FAULT = Fault()
 
 
-def _render(name: str, value: Any) -> str:
+def _render(name: str, value: Any, fault: Fault) -> str:
     if name == "fail":
         return "fail"
     if name == "stuck":
         return "stuck"
+    if name == "delay" and fault.delay_max is not None:
+        return f"delay={value}..{fault.delay_max}"
     return f"{name}={value}"
+
+
+# Ranges of every number a fault may carry (D60): a fault can slow or shape a request, never
+# hold it for ever or keep a task alive past any test session.
+MAX_DELAY = 60.0                 # seconds of wall-clock latency per request
+MAX_DURATION = 30 * 86400.0      # seconds of task time
+MAX_POLLS = 10**6
+MAX_TEXT = 200                   # characters of an error code, state or failure message
+RANGES: dict[str, tuple[float, float]] = {
+    "delay": (0.0, MAX_DELAY), "duration": (0.0, MAX_DURATION),
+    "polls": (1, MAX_POLLS), "probability": (0.0, 1.0),
+}
+
+
+def _short(value: str) -> str:
+    return value if len(value) <= 20 else value[:20] + "..."
 
 
 def _number(name: str, value: str | None, kind: type) -> Any:
     if value is None:
         raise FaultSyntaxError(f"{name} needs a value")
+    low, high = RANGES[name]
     try:
-        number = kind(value)
-    except ValueError as exc:
-        raise FaultSyntaxError(f"{name}={value!r} is not a number") from exc
-    if number < 0 or (kind is int and number < 1):
-        raise FaultSyntaxError(f"{name}={value!r} is out of range")
+        number = kind(value) if len(value) <= 40 else None
+    except ValueError:
+        number = None
+    if number is None:
+        raise FaultSyntaxError(f"{name}={_short(value)!r} is not a number")
+    if not (math.isfinite(number) and low <= number <= high):
+        raise FaultSyntaxError(f"{name}={_short(value)!r} is out of range ({low:g}..{high:g})")
     return number
+
+
+def _text(name: str, value: str) -> str:
+    if len(value) > MAX_TEXT:
+        raise FaultSyntaxError(f"{name} is longer than {MAX_TEXT} characters")
+    return value
+
+
+def _delay(value: str | None) -> dict[str, float | None]:
+    """``0.2`` or a uniform range ``0.05..0.5``."""
+    if value is not None and ".." in value:
+        low_text, _, high_text = value.partition("..")
+        low, high = _number("delay", low_text.strip(), float), _number(
+            "delay", high_text.strip(), float)
+        if low > high:
+            raise FaultSyntaxError(f"delay={_short(value)!r}: the low bound is above the high")
+        return {"delay": low, "delay_max": high}
+    return {"delay": _number("delay", value, float), "delay_max": None}
 
 
 def parse(text: str) -> Fault:
@@ -101,25 +163,28 @@ def parse(text: str) -> Fault:
         if name == "error":
             if not value:
                 raise FaultSyntaxError("error needs a provider code")
-            values["error"] = value
+            values["error"] = _text(name, value)
         elif name == "fail":
             values["fail"] = True
-            values["fail_message"] = value or None
+            values["fail_message"] = _text(name, value) if value else None
         elif name == "fail_at":
             if not value:
                 raise FaultSyntaxError("fail_at needs a state")
             values["fail"] = True
-            values["fail_at"] = value
+            values["fail_at"] = _text(name, value)
         elif name == "stuck":
             values["stuck"] = True
-            values["stuck_at"] = value or None
+            values["stuck_at"] = _text(name, value) if value else None
         elif name == "polls":
             values["polls"] = _number(name, value, int)
-        elif name in ("delay", "duration"):
+        elif name in ("duration", "probability"):
             values[name] = _number(name, value, float)
+        elif name == "delay":
+            values.update(_delay(value))
         else:
             raise FaultSyntaxError(
-                f"unknown directive {name!r} (error, fail, fail_at, stuck, polls, duration, delay)")
+                f"unknown directive {_short(name)!r} (error, fail, fail_at, stuck, polls, "
+                "duration, delay, probability)")
     return Fault(**values)
 
 
@@ -132,6 +197,7 @@ class FaultRule:
     key: str | None = None
     count: int | None = None
     hits: int = 0
+    rng: random.Random = field(default_factory=random.Random, repr=False)
 
     def matches(self, provider: str, operation: str, key: str | None) -> bool:
         return (self.provider == provider and self.operation in ("*", operation)
@@ -143,17 +209,29 @@ class FaultRule:
                 "key": self.key, "count": self.count, "hits": self.hits,
                 "remaining": None if self.count is None else self.count - self.hits,
                 "fault": self.fault.describe(),
+                "probability": self.fault.probability,
                 "failMessage": self.fault.fail_message}
 
 
-@dataclass
 class Faults:
-    rules: list[FaultRule] = field(default_factory=list)
-    _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
+    """Fault rules in order, with their seeded generators.
+
+    ``seed``: None draws a fresh generator seed per instance (a new start or reset); a number
+    makes every rule's draws repeat from one run to the next. Each rule has its own generator
+    (seeded by the mock's seed and the rule id), so adding a rule never shifts another's draws.
+    """
+
+    def __init__(self, seed: int | None = None) -> None:
+        self.rules: list[FaultRule] = []
+        self._ids = itertools.count(1)
+        self._seed = random.SystemRandom().getrandbits(64) if seed is None else seed
+        self._header_rng = random.Random(f"bgmock-faults/{self._seed}/header")
 
     def add(self, provider: str, operation: str, fault: Fault, key: str | None = None,
             count: int | None = None) -> FaultRule:
-        rule = FaultRule(next(self._ids), provider, operation, fault, key, count)
+        rule_id = next(self._ids)
+        rule = FaultRule(rule_id, provider, operation, fault, key, count,
+                         rng=random.Random(f"bgmock-faults/{self._seed}/rule/{rule_id}"))
         self.rules.append(rule)
         return rule
 
@@ -167,11 +245,14 @@ class Faults:
 
     def resolve(self, provider: str, operation: str, key: str | None,
                 header: Fault | None) -> Fault:
-        """The fault for one request: first matching rule (used up by one), header on top."""
-        fault = Fault()
+        """The fault for one request: the first matching rule that fires (used up by one; a
+        rule that does not fire keeps its count), with the header's directives on top."""
+        fault = NO_FAULT
         for rule in self.rules:
-            if rule.matches(provider, operation, key):
+            if rule.matches(provider, operation, key) and rule.fault.fires(rule.rng):
                 rule.hits += 1
-                fault = rule.fault
+                fault = rule.fault.drawn(rule.rng)
                 break
-        return fault.merged(header) if header is not None else fault
+        if header is not None and header.fires(self._header_rng):
+            fault = fault.merged(header.drawn(self._header_rng))
+        return fault

@@ -53,11 +53,11 @@ class StoredObject:
 
 @dataclass
 class UploadSlot:
-    """Where a presigned PUT may store one object (once)."""
+    """Where presigned PUTs may store one object: each PUT until the URL expires replaces it
+    (last write wins, as on S3), each within ``max_bytes``."""
 
     max_bytes: int
     content_type: str
-    used: bool = False
 
 
 @dataclass(frozen=True)

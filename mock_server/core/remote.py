@@ -2,6 +2,8 @@
 
 - A URL the mock handed out (same host, ``/files/...``) resolves to the stored bytes; expired
   or tampered ones are refused like a download would be.
+- A URL registered through ``/__admin/remote`` gives its registered bytes or failure (D66).
+- A host under the reserved ``.invalid`` TLD (RFC 2606) is unreachable.
 - Any other URL gives a deterministic synthetic product photo (seeded by the URL), unless
   fetching is enabled (``allow_fetch``) and the host is on ``fetch_allowlist``: then the
   bytes are fetched for real, without redirects, within ``fetch_timeout`` seconds and the
@@ -16,8 +18,10 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from mock_server.core import fileurls, imaging
 from mock_server.core.engine import Engine
 from mock_server.core.files import Denied
+from mock_server.core.urlregistry import Registered
 
 SYNTHETIC_SIZE = (1000, 1000)
+NOT_AN_IMAGE = b"<!DOCTYPE html><html><body><h1>Not an image</h1></body></html>\n"
 
 
 class RemoteImageError(Exception):
@@ -41,8 +45,12 @@ def host_allowed(host: str, allowlist: tuple[str, ...]) -> bool:
 
 
 async def image_bytes(engine: Engine, url: str, base_url: str) -> bytes:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError as exc:  # e.g. an unbalanced "[" in the host
+        raise RemoteImageError("not a valid URL") from exc
+    if parts.scheme not in ("http", "https") or not hostname:
         raise RemoteImageError("not an http(s) URL")
     own = {urlsplit(base_url).netloc.lower()}
     if engine.settings.public_url:
@@ -54,10 +62,29 @@ async def image_bytes(engine: Engine, url: str, base_url: str) -> bytes:
         except (Denied, fileurls.Missing) as exc:
             raise RemoteImageError(f"the URL gives no file: {exc}") from exc
         return await obj.read()
+    registered = engine.remote.get(url)
+    if registered is not None:
+        return _registered(registered, engine.settings.max_image_bytes)
+    host = hostname.rstrip(".")
+    if host == "invalid" or host.endswith(".invalid"):
+        raise RemoteImageError("the host is unreachable (.invalid)")
     settings = engine.settings
-    if settings.allow_fetch and host_allowed(parts.hostname, settings.fetch_allowlist):
+    if settings.allow_fetch and host_allowed(hostname, settings.fetch_allowlist):
         return await _fetch(url, settings.fetch_timeout, settings.max_image_bytes)
     return await imaging.offload(synthetic_jpeg, url)
+
+
+def _registered(entry: Registered, limit: int) -> bytes:
+    """What fetching a registered URL gives: its bytes, or its failure as a fetch would."""
+    if entry.failure == "timeout":
+        raise RemoteImageError("fetching the URL failed: ReadTimeout")
+    if entry.failure == "too_large" or entry.size > limit:
+        raise RemoteImageTooLarge(f"the image is over {limit} bytes")
+    if entry.failure == "not_image":
+        return NOT_AN_IMAGE
+    if entry.status != 200:
+        raise RemoteImageError(f"fetching the URL answered HTTP {entry.status}")
+    return entry.data or b""
 
 
 async def _fetch(url: str, timeout: float, limit: int) -> bytes:

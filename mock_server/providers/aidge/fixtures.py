@@ -11,15 +11,22 @@ from mock_server.providers.aidge.service import PROVIDER
 DEMO_APP_KEY = "512345"
 DEMO_SECRET = "S4etzZ73nF08vOXVhk3wZjIaLSHw0123"
 LIMITS = {"trial_quota": 100, "quota": 1000, "qps": 10, "burst": 50}   # A5, A7, A21
+RATES = ("qps", "burst")
 
 
-def account(app_key: str, secret: str, **limits: Any) -> Account:
-    extra = {name: int(limits.get(name, default)) for name, default in LIMITS.items()}
+def account(app_key: str, secret: str, *, rates_on: bool = True, **limits: Any) -> Account:
+    """``rates_on=False`` (the virtual clock, D64): ``qps``/``burst`` not given are off (None)."""
+    extra: dict[str, Any] = {}
+    for name, default in LIMITS.items():
+        value = limits.get(name, default if rates_on or name not in RATES else None)
+        extra[name] = None if value is None else int(value)
     return Account(PROVIDER, app_key, secret, credits=0.0, concurrency=0, extra=extra)
 
 
 def seed(engine: Engine) -> None:
-    engine.accounts.add(account(DEMO_APP_KEY, DEMO_SECRET))
+    rates_on = engine.settings.clock == "real"  # D64: a test meets a limit only if it asks
+    engine.accounts.add(account(DEMO_APP_KEY, DEMO_SECRET, rates_on=rates_on))
     for spec in engine.settings.accounts.get(PROVIDER, []):
         limits = {k: v for k, v in spec.items() if k in LIMITS}
-        engine.accounts.add(account(str(spec["app_key"]), str(spec["secret"]), **limits))
+        engine.accounts.add(account(str(spec["app_key"]), str(spec["secret"]),
+                                    rates_on=rates_on, **limits))

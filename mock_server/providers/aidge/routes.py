@@ -53,8 +53,7 @@ class AidgeSpec:
         api_path = incoming.path.removeprefix("/rest")
         if not signing.verify(account.secret, api_path, system, incoming.params):
             raise self._gateway("IncompleteSignature")                             # A1
-        if not engine.rates.allow(f"aidge/gateway/{account.key}",
-                                  int(account.extra["burst"])):
+        if not engine.rates.allow(f"aidge/gateway/{account.key}", account.extra["burst"]):
             raise self._gateway("ApiCallLimit")                                    # A21
         if not service.has_quota(account, service.is_trial(incoming.headers)):
             raise self._gateway("NoResource")                                      # A5

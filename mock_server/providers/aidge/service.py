@@ -6,7 +6,7 @@ import base64
 import binascii
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from mock_server.core import imaging, remote
@@ -21,6 +21,7 @@ RESULT_PREFIX = "data/general_matting_online/AIDC_AIB_SERVICE"
 MIN_SIDE, MAX_SIDE = 100, 3000
 WHITE = (255, 255, 255)
 DATA_URI = re.compile(r"^data:[\w/+.-]*;base64,")
+CHINA = timezone(timedelta(hours=8), "UTC+8")  # the time zone of the docs' result names
 
 
 def request_ids(engine: Engine) -> tuple[str, str]:
@@ -87,7 +88,7 @@ async def cut_out(call: Call) -> dict[str, Any]:
     engine, account, params = call.engine, call.account, call.params
     assert account is not None
     ids: tuple[str, str] = call.detail.setdefault("ids", request_ids(engine))
-    if not engine.rates.allow(f"aidge/api/{account.key}", int(account.extra["qps"])):
+    if not engine.rates.allow(f"aidge/api/{account.key}", account.extra["qps"]):
         raise AidgeBusinessError(501, ids)                                     # A7
     data = await _input(call, ids)
     if len(data) > engine.settings.aidge_max_image_bytes:
@@ -101,9 +102,7 @@ async def cut_out(call: Call) -> dict[str, Any]:
     except imaging.ImageError as exc:
         raise AidgeBusinessError(704, ids) from exc
     now = engine.clock.now()
-    stamp = datetime.fromtimestamp(now, UTC).strftime("%Y%m%d%H%M")
-    key = (f"{RESULT_PREFIX}/{engine.ids.hex('aidge.result')}_{stamp}_{result.score}"
-           f".{result.extension}")
+    key = result_key(now, engine.ids.hex("aidge.result"), result.score, result.extension)
     engine.files.put(RESULT_BUCKET, key, result.data,
                      "image/jpeg" if result.extension == "jpg" else "image/png")
     charge(account, trial=call.incoming is not None and is_trial(call.incoming.headers))
@@ -112,6 +111,13 @@ async def cut_out(call: Call) -> dict[str, Any]:
                                        ttl=engine.settings.aidge_url_ttl),
             "usage": 1, "width": result.size[0], "height": result.size[1],
             "class": DATA_CLASS}
+
+
+def result_key(now: float, token: str, score: float, extension: str) -> str:
+    """The docs' result name: ``<32 hex>_<yyyymmddHHMM in UTC+8>_<score>.<ext>`` (A20, D63);
+    the docs' 06:30 UTC request is stamped ``202406261430``."""
+    stamp = datetime.fromtimestamp(now, CHINA).strftime("%Y%m%d%H%M")
+    return f"{RESULT_PREFIX}/{token}_{stamp}_{score}.{extension}"
 
 
 def is_trial(headers: dict[str, str]) -> bool:

@@ -17,7 +17,9 @@ LIFECYCLE = Lifecycle(pending=("init", "running"), durations=(1.0, 4.0),
                       failure_message="model service unavailable")
 REMOVE_BACKGROUND = "remove_background"
 COSTS = {REMOVE_BACKGROUND: 0.5}                       # T12
-UPLOAD_TTL, S3_TTL, CLOUDFRONT_TTL = 3600, 86400, 7 * 86400   # T14, T17
+# T14, T17: the docs' CloudFront Policy ends 72 h after the session's calls (D62); the files
+# themselves stay 7 days, and every query within them signs fresh URLs.
+UPLOAD_TTL, S3_TTL, CLOUDFRONT_TTL = 3600, 86400, 72 * 3600
 UPLOAD_BUCKET, RESULT_BUCKET, DISTRIBUTION = "topview-upload", "aigc", "dr1coeak04nbk"
 IMAGE_FORMATS = {"png", "jpg", "jpeg", "bmp", "webp"}
 MIME = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "bmp": "image/bmp",
@@ -159,7 +161,7 @@ async def remove_background_query(call: Call) -> dict[str, Any]:
     elif status == LIFECYCLE.success:
         result: RemovedBackground = task.result
         cutout_key, mask_key = result_paths(result.directory)
-        cloudfront = call.params.get("needCloudFrontUrl", "").lower() == "true"
+        cloudfront = query_flag(call.params.get("needCloudFrontUrl", ""))
         answer.update(
             bgRemovedImageFileId=result.cutout_id,
             bgRemovedImagePath=result_url(call, cutout_key, cloudfront),
@@ -169,6 +171,12 @@ async def remove_background_query(call: Call) -> dict[str, Any]:
             maskImageWidth=result.mask_size[0], maskImageHeight=result.mask_size[1],
             costCredit=task.cost)
     return answer
+
+
+def query_flag(value: str) -> bool:
+    """A boolean query parameter as the contract's ``queryBool`` admits it: ``true``/``1`` in any
+    case is true; ``false``/``0``, empty or bare is false (T17)."""
+    return value.lower() in ("true", "1")
 
 
 def result_url(call: Call, key: str, cloudfront: bool) -> str:
