@@ -73,12 +73,12 @@ class Advance(Strict):
 
 class FaultRuleIn(Strict):
     provider: Name = Field(description="Provider name, e.g. topview")
-    operation: Name = Field("*", description="Operation name from the provider's "
-                                                       "contracts, or * for every operation")
+    operation: Name = Field("*", description="Operation name from the provider's contracts, "
+                                             "or * for every operation")
     fault: FaultText = Field(description="Directives as in X-Mock-Fault, e.g. "
-                                                    "error=4100;delay=0.5")
+                                         "error=4100;delay=0.5")
     key: Key | None = Field(None, description="Only requests of this account key "
-                                                        "(Topview-Uid, Aidge app_key)")
+                                              "(Topview-Uid, Aidge app_key)")
     count: int | None = Field(None, ge=1, le=MAX_COUNT,
                               description="Apply to this many requests (default: until deleted)")
 
