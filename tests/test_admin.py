@@ -11,8 +11,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from mock_server.admin.routes import MAX_RULES
+from mock_server.core import imaging
+from mock_server.core.clock import LATEST, MAX_ADVANCE, Clock
+from mock_server.core.faults import parse
 from mock_server.settings import Settings
 from mock_server.testing import InProcessMock
+from tests.aidge_calls import CUT_OUT, DOCS_URL, checked, v2_query
 from tests.conftest import CREDIT, DEMO, Api
 
 
@@ -184,24 +189,26 @@ def test_clock_advance_takes_up_to_a_century_and_stops_before_year_9000(api: Api
     assert clock["iso"] < "9000-01-01" and clock["iso"] > "8900-01-01"
     _still_serving(api)
     # The whole Topview flow still works there: upload, task, result download.
-    file_id = api.upload(imaging_png())
+    file_id = api.upload(_png())
     task_id = api.submit(file_id)
     api.controls.advance(60)
     result = api.query(task_id, cloudfront=True)["result"]
     assert result["status"] == "success", result
     assert api.http.get(result["bgRemovedImagePath"]).status_code == 200
+    # ... and an Aidge cut-out, with its result URL.
+    query = v2_query(int(api.engine.clock.now() * 1000))
+    cut = checked(api.http.post(CUT_OUT, params=query, json={
+        "imageUrl": DOCS_URL, "backGroundType": "TRANSPARENT"}))
+    assert cut["success"], cut
+    assert api.http.get(cut["data"]["imageUrl"]).status_code == 200
 
 
-def imaging_png() -> bytes:
-    from mock_server.core import imaging
-
+def _png() -> bytes:
     return imaging.encode(imaging.synthetic_product("admin", 200, 200, (50, 50, 150, 150)),
                           "png")
 
 
 def test_clock_refuses_unrepresentable_moves_without_moving() -> None:
-    from mock_server.core.clock import LATEST, MAX_ADVANCE, Clock
-
     clock = Clock("virtual", start=LATEST - 10)
     for bad in (float("inf"), float("nan"), -1.0, MAX_ADVANCE + 1.0, True, 11.0):
         with pytest.raises(ValueError):
@@ -248,8 +255,6 @@ BAD_AIDGE_LIMITS: list[dict[str, Any]] = [
 
 
 def test_aidge_limits_are_named_and_ranged(api: Api) -> None:
-    from tests.aidge_calls import CUT_OUT, DOCS_URL, checked, v2_query
-
     before = api.controls.account("aidge", "512345")
     for extra in BAD_AIDGE_LIMITS:
         response = _admin(api, "PUT", "/accounts/aidge/512345", json={"extra": extra})
@@ -263,8 +268,6 @@ def test_aidge_limits_are_named_and_ranged(api: Api) -> None:
 
 
 def test_aidge_accounts_made_by_the_admin_api_can_call() -> None:
-    from tests.aidge_calls import CUT_OUT, DOCS_URL, checked, v2_query
-
     mock = InProcessMock()
     try:
         limits = {"quota": 5, "trial_quota": 0, "qps": 3, "burst": 4}
@@ -365,9 +368,6 @@ def test_journal_and_task_filters_are_checked(api: Api) -> None:
 
 
 def test_fault_rules_are_bounded(api: Api) -> None:
-    from mock_server.admin.routes import MAX_RULES
-    from mock_server.core.faults import parse
-
     for _ in range(MAX_RULES):
         api.engine.faults.add("topview", "credit_detail", parse("error=5000"))
     response = _admin(api, "POST", "/faults", json={"provider": "topview", "fault": "fail"})
