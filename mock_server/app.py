@@ -14,10 +14,12 @@ from mock_server import __version__, files_routes
 from mock_server.admin.health import health_report, token_ok
 from mock_server.core.endpoints import ProviderApp
 from mock_server.core.engine import Engine
+from mock_server.core.httputil import read_capped, replay, without_body
 from mock_server.providers import all_providers
 from mock_server.settings import Settings
 
 UNPREFIXED = ("/__admin", "/files/")
+ADMIN_BODY_LIMIT = 1024 * 1024  # admin bodies are a few hundred bytes
 
 
 class FrontDoor:
@@ -49,6 +51,8 @@ class FrontDoor:
         return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "HEAD":
+            send = without_body(send)  # every HEAD: GET's status and headers, no body
         if scope["type"] == "http" and (found := self._route(scope)) is not None:
             app, path = found
             await app(scope, receive, send, path)
@@ -71,10 +75,24 @@ def create_app(settings: Settings | None = None) -> Starlette:
     admin: list[ASGIApp] = []
 
     async def lazy_admin(scope: Scope, receive: Receive, send: Send) -> None:
-        """FastAPI costs ~150 ms to import: build the admin app on its first call."""
+        """FastAPI costs ~150 ms to import: build the admin app on its first call. Bodies over
+        ADMIN_BODY_LIMIT are refused unread; HEAD is answered as GET (the front door drops
+        the body)."""
         if not admin:
             from mock_server.admin.routes import create_admin
             admin.append(create_admin(engine))
+        if scope["type"] == "http":
+            declared = Request(scope).headers.get("content-length", "")
+            too_long = declared.isdigit() and (len(declared) > 12
+                                               or int(declared) > ADMIN_BODY_LIMIT)
+            body = None if too_long else await read_capped(receive, ADMIN_BODY_LIMIT)
+            if body is None:
+                too_large = JSONResponse({"detail": "request body over 1 MiB"}, status_code=413)
+                await too_large(scope, receive, send)
+                return
+            receive = replay(body, receive)
+            if scope["method"] == "HEAD":
+                scope = {**scope, "method": "GET"}
         await admin[0](scope, receive, send)
 
     async def health(request: Request) -> JSONResponse:  # fast: no FastAPI needed

@@ -8,15 +8,18 @@ Errors look like the storage service the provider uses: S3, CloudFront and OSS a
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Awaitable, Callable
 from xml.sax.saxutils import escape
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Route, request_response
+from starlette.types import Receive, Scope, Send
 
 from mock_server.core import fileurls
 from mock_server.core.engine import Engine
 from mock_server.core.files import Denied, StoredObject, request_id
+from mock_server.core.httputil import allow_header
 
 
 def _xml_error(status: int, code: str, message: str, **extra: str) -> Response:
@@ -77,7 +80,37 @@ def routes(eng: Engine) -> list[BaseRoute]:
         eng.files.put(bucket, key, data, content_type)  # a repeated PUT replaces: last wins
         return Response(b"", headers={"ETag": f'"{hashlib.md5(data).hexdigest()}"'})
 
+    async def s3_object(request: Request) -> Response:
+        if request.method == "PUT":
+            return await s3_put(request)
+        return await download(request) if request.method in ("GET", "HEAD") \
+            else _not_allowed(request.method, ("GET", "PUT"))
+
+    async def other_object(request: Request) -> Response:
+        return await download(request) if request.method in ("GET", "HEAD") \
+            else _not_allowed(request.method, ("GET",))
+
+    # One route per path, taking every method, so a wrong method gets the storage's own 405
+    # with the ``Allow`` of that path (two routes for one path would each claim only theirs).
     return [
-        Route("/files/s3/{bucket}/{key:path}", s3_put, methods=["PUT"]),
-        Route("/files/{style}/{where}/{key:path}", download, methods=["GET"]),
+        Route("/files/s3/{bucket}/{key:path}", _AnyMethod(s3_object)),
+        Route("/files/{style}/{where}/{key:path}", _AnyMethod(other_object)),
     ]
+
+
+class _AnyMethod:
+    """An ASGI app (so the route takes every method) answering through ``handler``."""
+
+    def __init__(self, handler: Callable[[Request], Awaitable[Response]]) -> None:
+        self.asgi = request_response(handler)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.asgi(scope, receive, send)
+
+
+def _not_allowed(method: str, methods: tuple[str, ...]) -> Response:
+    response = _xml_error(405, "MethodNotAllowed",
+                          "The specified method is not allowed against this resource.",
+                          Method=method[:20], ResourceType="OBJECT")
+    response.headers["Allow"] = allow_header(methods)
+    return response

@@ -2,39 +2,92 @@
 
 Documented in the README and served as OpenAPI at ``/__admin/openapi.json``. When
 ``admin_token`` is set every call needs ``Authorization: Bearer <token>``.
+
+Every input is checked (type, range, length, encodable text) before anything changes; a refusal
+is a ``400`` (``404`` for an unknown path resource) with a short ``detail`` that never echoes
+the input at length.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, HTTPException, Query, Request
-from pydantic import BaseModel, Field
+from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
+import contracts
 from mock_server import __version__
 from mock_server.admin import remote
 from mock_server.admin.health import health_report, token_ok
+from mock_server.core.accounts import MAX_CONCURRENCY, MAX_CREDITS, MAX_KEY, MAX_SECRET
+from mock_server.core.clock import MAX_ADVANCE
 from mock_server.core.engine import Engine
 from mock_server.core.faults import FaultSyntaxError, parse
 from mock_server.core.files import FileStore
+from mock_server.core.httputil import allow_header
+
+MAX_FAULT_TEXT = 1000
+MAX_RULES = 1000          # fault rules held at once
+MAX_COUNT = 10**9         # a rule's count
+MAX_JOURNAL_LIMIT = 10**6
+MAX_NAME = 100            # provider / operation names
+DETAIL_LIMIT = 200        # characters per problem in a 400's detail
+MAX_PROBLEMS = 5
 
 
-class Advance(BaseModel):
-    seconds: float = Field(ge=0, description="How far to move the mock clock forward")
+def clip(text: str, limit: int = DETAIL_LIMIT) -> str:
+    """``text`` shortened to ``limit`` characters, with unencodable characters escaped."""
+    text = text[:limit + 1].encode("utf-8", "backslashreplace").decode("utf-8")
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
-class FaultRuleIn(BaseModel):
-    provider: str = Field(description="Provider name, e.g. topview")
-    operation: str = Field("*", description="Operation name from the provider's contracts, "
-                                            "or * for every operation")
-    fault: str = Field(description="Directives as in X-Mock-Fault, e.g. error=4100;delay=0.5")
-    key: str | None = Field(None, description="Only requests of this account key (Topview-Uid)")
-    count: int | None = Field(None, ge=1, description="Apply to this many requests (default: "
-                                                      "until deleted)")
-    probability: float | None = Field(None, description="Chance (0..1) that the rule fires for a "
+def _encodable(text: str) -> str:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("text must be valid Unicode (no lone surrogates)") from None
+    return text
+
+
+# Strings that can be stored and echoed back: bounded length, encodable.
+Name = Annotated[str, Field(max_length=MAX_NAME), AfterValidator(_encodable)]
+FaultText = Annotated[str, Field(max_length=MAX_FAULT_TEXT), AfterValidator(_encodable)]
+Key = Annotated[str, Field(min_length=1, max_length=MAX_KEY), AfterValidator(_encodable)]
+Secret = Annotated[str, Field(min_length=1, max_length=MAX_SECRET), AfterValidator(_encodable)]
+
+
+class Strict(BaseModel):
+    """JSON types as written (``false`` is no number, ``"1"`` no integer); unknown fields are
+    errors, so a typo never passes silently."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+
+class Advance(Strict):
+    seconds: float = Field(ge=0, le=MAX_ADVANCE, allow_inf_nan=False,
+                           description="How far to move the mock clock forward (at most 100 "
+                                       "years per call; the clock stops before year 9000)")
+
+
+class FaultRuleIn(Strict):
+    provider: Name = Field(description="Provider name, e.g. topview")
+    operation: Name = Field("*", description="Operation name from the provider's contracts, "
+                                             "or * for every operation")
+    fault: FaultText = Field(description="Directives as in X-Mock-Fault, e.g. "
+                                         "error=4100;delay=0.5")
+    key: Key | None = Field(None, description="Only requests of this account key "
+                                              "(Topview-Uid, Aidge app_key)")
+    count: int | None = Field(None, ge=1, le=MAX_COUNT,
+                              description="Apply to this many requests (default: until deleted)")
+    probability: float | None = Field(None, ge=0, le=1, allow_inf_nan=False,
+                                      description="Chance (0..1) that the rule fires for a "
                                       "matching request; one that does not fire keeps its count")
-    latency: str | None = Field(None, description="Answer latency in seconds, fixed (0.2) or "
-                                "drawn uniformly from a range (0.05..0.5); max 60")
+    latency: FaultText | None = Field(None, description="Answer latency in seconds, fixed (0.2) "
+                                      "or drawn uniformly from a range (0.05..0.5); max 60")
 
     def directives(self) -> str:
         """The fault text with the probability and latency fields as directives."""
@@ -45,11 +98,26 @@ class FaultRuleIn(BaseModel):
         return ";".join([self.fault, *extra])
 
 
-class AccountIn(BaseModel):
-    secret: str | None = Field(None, description="API key / secret (required for a new account)")
-    credits: float | None = None
-    concurrency: int | None = Field(None, ge=0, description="Unfinished tasks allowed at once")
-    extra: dict[str, Any] | None = None
+class AccountIn(Strict):
+    secret: Secret | None = Field(
+        None, description="API key / secret (required for a new account): visible ASCII")
+    credits: float | None = Field(None, ge=0, le=MAX_CREDITS, allow_inf_nan=False)
+    concurrency: int | None = Field(None, ge=0, le=MAX_CONCURRENCY,
+                                    description="Unfinished tasks allowed at once")
+    extra: dict[Name, int | None] | None = Field(
+        None, description="Provider limits (Aidge: trial_quota, quota, qps, burst)")
+
+
+class AdminError(BaseModel):
+    detail: str = Field(description="What was wrong, in short")
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"model": AdminError, "description": description}
+
+
+BAD_INPUT = {400: _error("Bad input: wrong type, out of range, too long, unknown name")}
+NOT_FOUND = {404: _error("No such provider, task, account or rule")}
 
 
 def create_admin(engine: Engine) -> FastAPI:
@@ -59,13 +127,42 @@ def create_admin(engine: Engine) -> FastAPI:
 
     admin = FastAPI(title="bgmock admin API", version=__version__,
                     description="Control plane of the bgmock provider mock.",
-                    dependencies=[Depends(guard)])
-    providers = {p.name for p in engine.providers}
+                    dependencies=[Depends(guard)],
+                    responses={401: _error("Admin token missing or wrong"),
+                               413: _error("Request body over 1 MiB")})
+    providers = {p.name: p for p in engine.providers}
 
     def known_provider(name: str) -> str:
         if name not in providers:
             raise HTTPException(404, f"unknown provider {name!r}")
         return name
+
+    def provider_field(name: str | None) -> None:
+        """A provider named in a body or query: 400 when it is not served."""
+        if name is not None and name not in providers:
+            raise HTTPException(400, f"unknown provider {name!r} "
+                                     f"(one of {', '.join(sorted(providers))})")
+
+    @admin.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        """FastAPI's 422 echoes the whole input; answer 400 with location and message."""
+        problems = []
+        for error in exc.errors()[:MAX_PROBLEMS]:
+            where = ".".join(clip(str(part), 40) for part in error.get("loc", ()))
+            problems.append(clip(f"{where}: {error.get('msg', 'invalid')}"))
+        return JSONResponse({"detail": "; ".join(problems) or "invalid request"},
+                            status_code=400)
+
+    @admin.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            methods = {m for route in admin.routes if getattr(route, "methods", None)
+                       and route.matches(request.scope)[0] != Match.NONE
+                       for m in route.methods}  # type: ignore[attr-defined]
+            headers["Allow"] = allow_header(methods)
+        return JSONResponse({"detail": clip(str(exc.detail))}, status_code=exc.status_code,
+                            headers=headers)
 
     @admin.get("/health", summary="Liveness and what is served")
     async def health() -> dict[str, Any]:
@@ -80,24 +177,34 @@ def create_admin(engine: Engine) -> FastAPI:
     async def clock() -> dict[str, Any]:
         return engine.clock.snapshot()
 
-    @admin.post("/clock/advance", summary="Move the mock clock forward (any clock mode)")
+    @admin.post("/clock/advance", responses=BAD_INPUT,
+                summary="Move the mock clock forward (any clock mode)")
     async def advance(body: Advance) -> dict[str, Any]:
-        engine.clock.advance(body.seconds)
+        try:
+            engine.clock.advance(body.seconds)
+        except ValueError as exc:
+            raise HTTPException(400, str(exc)) from exc
         return engine.clock.snapshot()
 
     @admin.get("/faults", summary="Fault rules")
     async def faults() -> list[dict[str, Any]]:
         return [rule.snapshot() for rule in engine.faults.rules]
 
-    @admin.post("/faults", status_code=201, summary="Add a fault rule")
+    @admin.post("/faults", status_code=201, summary="Add a fault rule", responses=BAD_INPUT)
     async def add_fault(body: FaultRuleIn) -> dict[str, Any]:
-        known_provider(body.provider)
+        provider_field(body.provider)
+        operations = contracts.operations(body.provider)["operations"]
+        if body.operation != "*" and body.operation not in operations:
+            raise HTTPException(400, f"{body.provider} has no operation {body.operation!r} "
+                                     f"(one of *, {', '.join(sorted(operations))})")
         try:
             fault = parse(body.directives())
         except FaultSyntaxError as exc:
             raise HTTPException(400, str(exc)) from exc
         if fault.is_empty:
             raise HTTPException(400, "fault has no directive")
+        if len(engine.faults.rules) >= MAX_RULES:
+            raise HTTPException(400, f"too many fault rules (at most {MAX_RULES})")
         return engine.faults.add(body.provider, body.operation, fault, body.key,
                                  body.count).snapshot()
 
@@ -106,15 +213,18 @@ def create_admin(engine: Engine) -> FastAPI:
         engine.faults.clear()
         return {"status": "cleared"}
 
-    @admin.delete("/faults/{rule_id}", summary="Remove one fault rule")
+    @admin.delete("/faults/{rule_id}", summary="Remove one fault rule",
+                  responses={**BAD_INPUT, **NOT_FOUND})
     async def remove_fault(rule_id: int) -> dict[str, Any]:
         if not engine.faults.remove(rule_id):
             raise HTTPException(404, f"no fault rule {rule_id}")
         return {"status": "removed", "id": rule_id}
 
-    @admin.get("/journal", summary="Requests answered, oldest first")
+    @admin.get("/journal", summary="Requests answered, oldest first", responses=BAD_INPUT)
     async def journal(provider: str | None = None, operation: str | None = None,
-                      limit: int | None = Query(None, ge=1)) -> list[dict[str, Any]]:
+                      limit: int | None = Query(None, ge=1, le=MAX_JOURNAL_LIMIT)
+                      ) -> list[dict[str, Any]]:
+        provider_field(provider)
         return engine.journal.entries(provider, operation, limit)
 
     @admin.delete("/journal", summary="Empty the journal")
@@ -122,9 +232,10 @@ def create_admin(engine: Engine) -> FastAPI:
         engine.journal.clear()
         return {"status": "cleared"}
 
-    @admin.get("/tasks", summary="Tasks, with their state now")
+    @admin.get("/tasks", summary="Tasks, with their state now", responses=BAD_INPUT)
     async def tasks(provider: str | None = None, status: str | None = None
                     ) -> list[dict[str, Any]]:
+        provider_field(provider)
         found = []
         for task in engine.tasks.select(provider):
             await engine.tasks.observe(task)
@@ -132,11 +243,11 @@ def create_admin(engine: Engine) -> FastAPI:
                 found.append(task.snapshot())
         return found
 
-    @admin.get("/tasks/{task_id}", summary="One task")
+    @admin.get("/tasks/{task_id}", summary="One task", responses=NOT_FOUND)
     async def task(task_id: str) -> dict[str, Any]:
         found = engine.tasks.get(task_id)
         if found is None:
-            raise HTTPException(404, f"no task {task_id}")
+            raise HTTPException(404, f"no task {task_id!r}")
         await engine.tasks.observe(found)
         return found.snapshot()
 
@@ -151,12 +262,12 @@ def create_admin(engine: Engine) -> FastAPI:
         await engine.tasks.catch_up()
         return [a.snapshot() for a in engine.accounts.select()]
 
-    @admin.get("/accounts/{provider}", summary="A provider's accounts")
+    @admin.get("/accounts/{provider}", summary="A provider's accounts", responses=NOT_FOUND)
     async def provider_accounts(provider: str) -> list[dict[str, Any]]:
         await engine.tasks.catch_up(known_provider(provider))
         return [a.snapshot() for a in engine.accounts.select(known_provider(provider))]
 
-    @admin.get("/accounts/{provider}/{key}", summary="One account")
+    @admin.get("/accounts/{provider}/{key}", summary="One account", responses=NOT_FOUND)
     async def account(provider: str, key: str) -> dict[str, Any]:
         await engine.tasks.catch_up(known_provider(provider), key)
         found = engine.accounts.get(known_provider(provider), key)
@@ -164,14 +275,32 @@ def create_admin(engine: Engine) -> FastAPI:
             raise HTTPException(404, f"no {provider} account {key!r}")
         return found.snapshot()
 
-    @admin.put("/accounts/{provider}/{key}", summary="Create an account or change credits, "
-                                                    "limits or secret")
-    async def put_account(provider: str, key: str, body: AccountIn) -> dict[str, Any]:
-        changes = body.model_dump(exclude_none=True)
+    @admin.put("/accounts/{provider}/{key}", responses={**BAD_INPUT, **NOT_FOUND},
+               summary="Create an account or change credits, limits or secret")
+    async def put_account(provider: str, body: AccountIn,
+                          key: str = Path(min_length=1, max_length=MAX_KEY)) -> dict[str, Any]:
+        served = providers[known_provider(provider)]
+        changes = {k: v for k, v in body.model_dump().items() if v is not None}
         try:
-            return engine.accounts.upsert(known_provider(provider), key, changes).snapshot()
+            return engine.accounts.upsert(
+                provider, key, changes, served.account_limits,
+                lambda new_key, secret: served.new_account(engine, new_key, secret)).snapshot()
         except ValueError as exc:
             raise HTTPException(400, str(exc)) from exc
 
     admin.include_router(remote.router(engine))
+
+    def openapi() -> dict[str, Any]:
+        """FastAPI's document without the 422 this API never answers (it answers 400)."""
+        if admin.openapi_schema is None:
+            schema = FastAPI.openapi(admin)
+            for item in schema.get("paths", {}).values():
+                for operation in item.values():
+                    operation.get("responses", {}).pop("422", None)
+            for name in ("HTTPValidationError", "ValidationError"):
+                schema.get("components", {}).get("schemas", {}).pop(name, None)
+            admin.openapi_schema = schema
+        return admin.openapi_schema
+
+    admin.openapi = openapi  # type: ignore[method-assign]
     return admin

@@ -3,8 +3,33 @@
 from __future__ import annotations
 
 import hmac
+import math
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+MAX_CREDITS = 1e12
+MAX_CONCURRENCY = 10_000
+MAX_ACCOUNTS = 10_000               # per mock: the store stays bounded
+MAX_KEY = MAX_SECRET = 256          # characters
+# A secret travels in an HTTP header or signs a request: visible ASCII only.
+SECRET = re.compile(r"[!-~]+")
+
+
+
+@dataclass(frozen=True)
+class LimitRange:
+    """One editable provider limit in ``Account.extra``: an integer from ``low`` to ``high``,
+    or ``None`` (the limit is off) where ``nullable``."""
+
+    low: int
+    high: int
+    nullable: bool = False
+
+
+# A provider's editable limits (``Account.extra``) by name.
+Limits = Mapping[str, LimitRange]
 
 
 @dataclass
@@ -30,6 +55,65 @@ class Account:
 EDITABLE = ("secret", "credits", "concurrency", "extra")
 
 
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _name(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def check_key(key: str) -> None:
+    if not 1 <= len(key) <= MAX_KEY:
+        raise ValueError(f"key must be 1 to {MAX_KEY} characters")
+    try:
+        key.encode()
+    except UnicodeEncodeError:
+        raise ValueError("key is not valid Unicode text") from None
+
+
+def check_changes(changes: Mapping[str, Any], limits: Limits) -> dict[str, Any]:
+    """``changes`` checked by name, type and range (``ValueError`` naming the first problem);
+    ``limits`` are the provider's editable ``extra`` names and ranges."""
+    unknown = sorted(set(changes) - set(EDITABLE))
+    if unknown:
+        raise ValueError(f"not editable: {', '.join(map(_name, unknown))}")
+    checked = dict(changes)
+    if "secret" in changes:
+        secret = changes["secret"]
+        if not (isinstance(secret, str) and len(secret) <= MAX_SECRET
+                and SECRET.fullmatch(secret)):
+            raise ValueError(f"secret must be 1 to {MAX_SECRET} visible ASCII characters")
+    if "credits" in changes:
+        credits = changes["credits"]
+        if not (isinstance(credits, int | float) and not isinstance(credits, bool)
+                and math.isfinite(credits) and 0 <= credits <= MAX_CREDITS):
+            raise ValueError(f"credits must be a number from 0 to {MAX_CREDITS:g}")
+        checked["credits"] = float(credits)
+    if "concurrency" in changes:
+        concurrency = changes["concurrency"]
+        if not (_is_int(concurrency) and 0 <= concurrency <= MAX_CONCURRENCY):
+            raise ValueError(f"concurrency must be an integer from 0 to {MAX_CONCURRENCY}")
+    if "extra" in changes:
+        extra = changes["extra"]
+        if not isinstance(extra, Mapping):
+            raise ValueError("extra must be an object")
+        for name, value in extra.items():
+            if name not in limits:
+                valid = ", ".join(sorted(limits)) or "none"
+                raise ValueError(f"extra: unknown limit {_name(name)} (editable: {valid})")
+            limit = limits[name]
+            if value is None and limit.nullable:
+                continue
+            if not (_is_int(value) and limit.low <= value <= limit.high):
+                off = " or null (off)" if limit.nullable else ""
+                raise ValueError(f"extra.{name} must be an integer from {limit.low} to "
+                                 f"{limit.high}{off}")
+        checked["extra"] = dict(extra)
+    return checked
+
+
 class Accounts:
     def __init__(self) -> None:
         self._accounts: dict[tuple[str, str], Account] = {}
@@ -44,21 +128,25 @@ class Accounts:
     def select(self, provider: str | None = None) -> list[Account]:
         return [a for a in self._accounts.values() if provider is None or a.provider == provider]
 
-    def upsert(self, provider: str, key: str, changes: dict[str, Any]) -> Account:
-        unknown = sorted(set(changes) - set(EDITABLE))
-        if unknown:
-            raise ValueError(f"not editable: {', '.join(unknown)}")
+    def upsert(self, provider: str, key: str, changes: Mapping[str, Any], limits: Limits,
+               new: Callable[[str, str], Account]) -> Account:
+        """Create (``new(key, secret)``, then the changes) or change an account. Everything is
+        checked before anything is stored: a ``ValueError`` leaves no trace."""
+        checked = check_changes(changes, limits)
         account = self.get(provider, key)
         if account is None:
-            if "secret" not in changes:
+            check_key(key)
+            if "secret" not in checked:
                 raise ValueError("a new account needs a secret")
-            account = self.add(Account(provider, key, changes["secret"]))
-        for name, value in changes.items():
+            if len(self._accounts) >= MAX_ACCOUNTS:
+                raise ValueError(f"too many accounts (at most {MAX_ACCOUNTS})")
+            account = new(key, checked["secret"])
+        for name, value in checked.items():
             if name == "extra":
                 account.extra.update(value)  # provider limits: change only those given
             else:
                 setattr(account, name, value)
-        return account
+        return self.add(account)
 
     def authenticate(self, provider: str, key: str | None, secret: str | None) -> Account | None:
         if not key or secret is None:

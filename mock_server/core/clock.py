@@ -8,9 +8,17 @@ timestamps and URL expiry meaningful to clients that read the real time.
 
 from __future__ import annotations
 
+import math
 import time
 from datetime import UTC, datetime
 from typing import Literal
+
+# Seconds one advance may move the clock: 100 years of 365 days, enough to pass the longest
+# lifetime the mock hands out (Aidge result URLs, 10**9 s) in one call.
+MAX_ADVANCE = 100 * 365 * 86400
+# The clock never passes this (9000-01-01Z): every date the mock writes, plus the longest
+# lifetime it hands out, stays below year 10000, the most ``datetime`` can represent.
+LATEST = datetime(9000, 1, 1, tzinfo=UTC).timestamp()
 
 
 class Clock:
@@ -27,9 +35,15 @@ class Clock:
         return base + self._offset
 
     def advance(self, seconds: float) -> float:
-        if seconds < 0:
-            raise ValueError("the clock only moves forward")
-        self._offset += seconds
+        """Move forward by ``seconds`` (finite, 0..MAX_ADVANCE); ``ValueError`` (and no move)
+        for anything else, or when the clock would pass :data:`LATEST`."""
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+            raise ValueError("seconds must be a number")
+        if not math.isfinite(seconds) or not 0 <= seconds <= MAX_ADVANCE:
+            raise ValueError(f"seconds must be between 0 and {MAX_ADVANCE} (100 years)")
+        if self.now() + seconds >= LATEST:
+            raise ValueError("the clock cannot move past 9000-01-01T00:00:00Z")
+        self._offset += float(seconds)
         return self.now()
 
     def scaled(self, seconds: float) -> float:

@@ -26,6 +26,7 @@ import contracts
 from mock_server.core.accounts import Account
 from mock_server.core.engine import Engine
 from mock_server.core.faults import Fault, FaultSyntaxError, parse
+from mock_server.core.httputil import allow_header
 
 log = logging.getLogger(__name__)
 
@@ -244,11 +245,15 @@ class ProviderApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
         methods = self.routes.get(path)
         scope["bgmock.path"] = path  # the path as the provider sees it (no prefix)
+        if scope["method"] == "HEAD" and methods and "GET" in methods:
+            scope = {**scope, "method": "GET"}  # HEAD is GET; the front door drops the body
         request = Request(scope, receive)
         if methods is None:
             response = self.spec.not_found(False, path).response()
         elif (endpoint := methods.get(scope["method"])) is None:
             response = self.spec.not_found(True, path).response()
+            if response.status_code == 405:
+                response.headers["Allow"] = allow_header(methods)
         else:
             response = await endpoint(request)
         await response(scope, receive, send)
