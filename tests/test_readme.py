@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -44,14 +45,16 @@ def test_walkthrough_sets_up_with_the_two_make_commands_only() -> None:
 
 
 @pytest.fixture
-def served() -> tuple[str, subprocess.Popen[bytes]]:
-    """``bgmock serve`` as ``make run`` starts it, on a free port."""
+def served(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``bgmock serve`` as ``make run`` starts it, on a free port (its log in a file: a pipe
+    nobody reads would fill up and stall the server)."""
     port = free_port()
     bgmock = Path(sys.executable).with_name("bgmock")
     command = [str(bgmock)] if bgmock.exists() else [sys.executable, "-m", "mock_server"]
     env = {k: v for k, v in os.environ.items() if not k.startswith("BGMOCK_")}
+    log = (tmp_path / "server.log").open("wb")
     server = subprocess.Popen([*command, "serve", "--port", str(port)], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                              stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 20
     while True:
@@ -62,7 +65,9 @@ def served() -> tuple[str, subprocess.Popen[bytes]]:
             pass
         if server.poll() is not None or time.monotonic() > deadline:
             server.kill()
-            pytest.fail(f"bgmock serve did not start: {server.communicate()[1].decode()[-2000:]}")
+            log.close()
+            pytest.fail("bgmock serve did not start: "
+                        + (tmp_path / "server.log").read_text(errors="replace")[-2000:])
         time.sleep(0.05)
     try:
         yield f"127.0.0.1:{port}", server
@@ -72,6 +77,7 @@ def served() -> tuple[str, subprocess.Popen[bytes]]:
             server.wait(timeout=10)
         except subprocess.TimeoutExpired:
             server.kill()
+        log.close()
 
 
 @pytest.mark.skipif(shutil.which("bash") is None or shutil.which("curl") is None,
@@ -79,6 +85,7 @@ def served() -> tuple[str, subprocess.Popen[bytes]]:
 def test_walkthrough_runs_in_order_against_a_fresh_server(
         served: tuple[str, subprocess.Popen[bytes]], tmp_path: Path) -> None:
     address, _ = served
+    tmp_path = tmp_path / "repo"
     # The repository folder as `make` leaves it, as far as the blocks look: .venv/bin/python.
     python = tmp_path / ".venv" / "bin" / "python"
     python.parent.mkdir(parents=True)
