@@ -144,11 +144,43 @@ def _bundled(provider: str, node: Any, current: str) -> Any:
 
 
 def _parameters(provider: str, schema_name: str, where: str) -> list[dict[str, Any]]:
+    """One parameter per property, each with the values the schema's examples give it (so
+    tools that start from examples send the docs' own ids)."""
     schema = load(provider, schema_name)
     required = set(schema.get("required", []))
-    return [{"name": name, "in": where, "required": name in required,
-             "schema": _bundled(provider, prop, schema_name)}
-            for name, prop in schema.get("properties", {}).items()]
+    parameters = []
+    for name, prop in schema.get("properties", {}).items():
+        parameter = {"name": name, "in": where, "required": name in required,
+                     "schema": _bundled(provider, prop, schema_name)}
+        values: list[Any] = []
+        for example in schema.get("examples", []):
+            if name in example and example[name] not in values:
+                values.append(example[name])
+        if values:
+            parameter["examples"] = {f"{name}{i}": {"value": value}
+                                     for i, value in enumerate(values, 1)}
+        parameters.append(parameter)
+    return parameters
+
+
+def _operation_id(name: str, op: dict[str, Any], method: str) -> str:
+    return name if "methods" not in op else f"{name}_{method.lower()}"
+
+
+def _links(provider: str, name: str, op: dict[str, Any]) -> dict[str, Any]:
+    """OpenAPI links from this operation's answer to the next call (a stateful run follows
+    them). In ``operations.json`` a link names its target operation; here it gets that
+    operation's OpenAPI ``operationId``."""
+    index = operations(provider)["operations"]
+    links = {}
+    for link_name, link in op.get("links", {}).items():
+        target = index.get(link["operationId"])
+        if target is None or "methods" in target:
+            raise ValueError(f"{provider}/{name}: link {link_name!r} needs a one-method "
+                             f"operation, not {link['operationId']!r}")
+        links[link_name] = {**link, "operationId": _operation_id(link["operationId"], target,
+                                                                 target["method"])}
+    return links
 
 
 def _operation(provider: str, name: str, op: dict[str, Any], method: str,
@@ -156,7 +188,7 @@ def _operation(provider: str, name: str, op: dict[str, Any], method: str,
     request = load(provider, f"{name}.request")
     answers = [f"{name}.response", *errors]
     operation: dict[str, Any] = {
-        "operationId": name if "methods" not in op else f"{name}_{method.lower()}",
+        "operationId": _operation_id(name, op, method),
         "summary": op.get("summary", ""),
         "description": request.get("description", ""),
         "responses": {"200": {
@@ -165,6 +197,8 @@ def _operation(provider: str, name: str, op: dict[str, Any], method: str,
                 {"$ref": f"#/components/schemas/{a}"} for a in answers]}}},
         }},
     }
+    if op.get("links"):
+        operation["responses"]["200"]["links"] = _links(provider, name, op)
     parameters = []
     if op.get("system"):
         parameters += _parameters(provider, op["system"], "query")
@@ -205,7 +239,9 @@ def _openapi(provider: str) -> dict[str, Any]:
         "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
         "info": {"title": index["title"], "version": index["version"],
                  "description": index.get("description", "")},
-        "servers": [{"url": url} for url in index.get("servers", [])],
+        # The mock's own prefix first, relative to where the document is served, then the
+        # real hosts: Schemathesis and Prism reach the mock without being told a URL (D70).
+        "servers": [s if isinstance(s, dict) else {"url": s} for s in index.get("servers", [])],
         "paths": paths,
         "components": {"schemas": schemas,
                        "securitySchemes": index.get("securitySchemes", {})},

@@ -252,7 +252,7 @@ class ProviderApp:
             response = self.spec.not_found(False, path).response()
         elif (endpoint := methods.get(scope["method"])) is None:
             response = self.spec.not_found(True, path).response()
-            if response.status_code == 405:
+            if response.status_code == 405:  # RFC 9110: a 405 lists the methods it allows
                 response.headers["Allow"] = allow_header(methods)
         else:
             response = await endpoint(request)
