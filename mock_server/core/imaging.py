@@ -42,7 +42,32 @@ async def offload(fn: Callable[..., T], *args: Any) -> T:
     global _pool
     if _pool is None:
         _pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="bgmock-imaging")
-    return await asyncio.get_running_loop().run_in_executor(_pool, functools.partial(fn, *args))
+    return await asyncio.get_running_loop().run_in_executor(_pool, _trimmed, fn, args)
+
+
+def _trimmed(fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+    """``fn(*args)``, then hand the freed pages of a large image back to the system: glibc keeps
+    them in the worker thread's arena otherwise, and RSS would stay at its peak for good."""
+    try:
+        return fn(*args)
+    finally:
+        _malloc_trim()
+
+
+@functools.cache
+def _libc_trim() -> Callable[[int], int] | None:
+    try:
+        import ctypes
+
+        return ctypes.CDLL("libc.so.6").malloc_trim  # type: ignore[no-any-return]
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        return None
+
+
+def _malloc_trim() -> None:
+    trim = _libc_trim()
+    if trim is not None:
+        trim(0)
 
 
 class ImageError(Exception):
