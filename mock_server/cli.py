@@ -2,6 +2,7 @@
 
 Every ``serve`` flag can also be set as ``BGMOCK_<NAME>`` (e.g. ``BGMOCK_PORT=9000``) or in the
 ``--config`` file; the command line wins over the environment, which wins over the file.
+A bad setting is one line on stderr, ``bgmock: <where>: <what is wrong>``, and exit status 2.
 """
 
 from __future__ import annotations
@@ -13,14 +14,20 @@ import sys
 from collections.abc import Sequence
 
 from mock_server import __version__
-from mock_server.settings import Settings, resolve
+from mock_server.settings import Settings, plain, resolve_sources
+
+# Listed here, not read from mock_server.providers (importing them costs ~0.2 s of start-up);
+# tests/test_settings_cli.py checks the two agree.
+PROVIDERS = (("Topview", "/topview"), ("Aidge", "/aidge"))
+EXIT_SETTINGS = 2
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bgmock",
-        description="Offline, faithful fakes of image-AI provider APIs "
-                    "(Topview under /topview; admin API under /__admin).")
+        description="Offline, faithful fakes of image-AI provider APIs ("
+                    + "; ".join(f"{name} under {prefix}" for name, prefix in PROVIDERS)
+                    + "; admin API under /__admin).")
     parser.add_argument("--version", action="version", version=f"bgmock {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -31,17 +38,17 @@ def _parser() -> argparse.ArgumentParser:
     d = Settings()
     serve.add_argument("--host", help=f"address to bind (BGMOCK_HOST, default {d.host}; the "
                                       "container uses 0.0.0.0)")
-    serve.add_argument("--port", type=int,
+    serve.add_argument("--port",
                        help=f"port to listen on (BGMOCK_PORT, default {d.port})")
     serve.add_argument("--clock", choices=["real", "virtual"],
                        help="real: wall time; virtual: frozen until POST /__admin/clock/advance "
                             f"(BGMOCK_CLOCK, default {d.clock})")
-    serve.add_argument("--speed", type=float,
+    serve.add_argument("--speed",
                        help="divide every task duration by this factor, e.g. 10 = ten times "
                             f"faster (BGMOCK_SPEED, default {d.speed})")
     serve.add_argument("--instant", action="store_true", default=None,
                        help="tasks finish on their first poll (BGMOCK_INSTANT)")
-    serve.add_argument("--seed", type=int,
+    serve.add_argument("--seed",
                        help=f"seed for ids and signing keys (BGMOCK_SEED, default {d.seed})")
     serve.add_argument("--config", help="JSON or TOML file with any setting plus 'accounts' "
                                         "(BGMOCK_CONFIG)")
@@ -61,12 +68,27 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def serve(settings: Settings) -> int:
+def _fail(message: str, status: int) -> int:
+    print(f"bgmock: {message}", file=sys.stderr)
+    return status
+
+
+def serve(settings: Settings, accounts_from: str = "accounts") -> int:
+    """Build the app (which checks the accounts), then hand over to uvicorn."""
     import uvicorn
 
     from mock_server.app import create_app
+    from mock_server.providers import all_providers
 
-    app = create_app(settings)
+    known = {p.name for p in all_providers()}
+    unknown = sorted(set(settings.accounts) - known)
+    if unknown:
+        return _fail(f"{accounts_from}: accounts.{plain(unknown[0])}: unknown provider "
+                     f"(known: {', '.join(sorted(known))})", EXIT_SETTINGS)
+    try:
+        app = create_app(settings)
+    except ValueError as exc:  # a configured account the provider refuses
+        return _fail(f"{accounts_from}: {exc}", EXIT_SETTINGS)
     # uvicorn handles SIGTERM/SIGINT (stop accepting, finish in-flight requests, shut down),
     # then re-raises the signal into the handler that was there before. A quiet handler here
     # turns a graceful stop into exit status 0 instead of death by signal.
@@ -102,8 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     options = {k: v for k, v in vars(args).items() if k != "command"}
     try:
-        settings = resolve(options)
-    except (ValueError, OSError) as exc:
-        print(f"bgmock: {exc}", file=sys.stderr)
-        return 2
-    return serve(settings)
+        settings, sources = resolve_sources(options)
+    except ValueError as exc:
+        return _fail(str(exc), EXIT_SETTINGS)
+    return serve(settings, sources.get("accounts", "accounts"))
