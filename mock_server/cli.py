@@ -2,7 +2,8 @@
 
 Every ``serve`` flag can also be set as ``BGMOCK_<NAME>`` (e.g. ``BGMOCK_PORT=9000``) or in the
 ``--config`` file; the command line wins over the environment, which wins over the file.
-A bad setting is one line on stderr, ``bgmock: <where>: <what is wrong>``, and exit status 2.
+A bad setting is one line on stderr, ``bgmock: <where>: <what is wrong>``, and exit status 2;
+a port that cannot be bound, ``bgmock: cannot listen on <host>:<port>: <reason>``, status 3.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from mock_server.settings import Settings, plain, resolve_sources
 # Listed here, not read from mock_server.providers (importing them costs ~0.2 s of start-up);
 # tests/test_settings_cli.py checks the two agree.
 PROVIDERS = (("Topview", "/topview"), ("Aidge", "/aidge"))
-EXIT_SETTINGS = 2
+EXIT_SETTINGS, EXIT_LISTEN = 2, 3
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -61,6 +62,20 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-level", dest="log_level",
                        choices=["critical", "error", "warning", "info", "debug"],
                        help=f"log level (BGMOCK_LOG_LEVEL, default {d.log_level})")
+    limits = serve.add_argument_group(
+        "connection limits", "a long-running shared mock's guards (also BGMOCK_<NAME>)")
+    limits.add_argument("--max-connections", dest="max_connections",
+                        help="connections served at once; one more gets 503 "
+                             f"(default {d.max_connections})")
+    limits.add_argument("--header-timeout", dest="header_timeout",
+                        help="seconds a connection has to send its request head "
+                             f"(default {d.header_timeout:g})")
+    limits.add_argument("--keep-alive-timeout", dest="keep_alive_timeout",
+                        help="seconds an idle keep-alive connection stays open "
+                             f"(default {d.keep_alive_timeout:g})")
+    limits.add_argument("--shutdown-timeout", dest="shutdown_timeout",
+                        help="seconds in-flight requests get on SIGTERM "
+                             f"(default {d.shutdown_timeout:g})")
 
     openapi = commands.add_parser("openapi", help="print a provider's OpenAPI 3.1 document")
     openapi.add_argument("provider")
@@ -74,9 +89,8 @@ def _fail(message: str, status: int) -> int:
 
 
 def serve(settings: Settings, accounts_from: str = "accounts") -> int:
-    """Build the app (which checks the accounts), then hand over to uvicorn."""
-    import uvicorn
-
+    """Build the app (which checks the accounts), bind the port, then hand over to uvicorn."""
+    from mock_server import server
     from mock_server.app import create_app
     from mock_server.providers import all_providers
 
@@ -89,17 +103,17 @@ def serve(settings: Settings, accounts_from: str = "accounts") -> int:
         app = create_app(settings)
     except ValueError as exc:  # a configured account the provider refuses
         return _fail(f"{accounts_from}: {exc}", EXIT_SETTINGS)
+    try:
+        sockets = server.listen(settings.host, settings.port)
+    except OSError as exc:
+        return _fail(f"cannot listen on {server.address(settings.host, settings.port)}: "
+                     f"{exc.strerror or exc}", EXIT_LISTEN)
     # uvicorn handles SIGTERM/SIGINT (stop accepting, finish in-flight requests, shut down),
     # then re-raises the signal into the handler that was there before. A quiet handler here
     # turns a graceful stop into exit status 0 instead of death by signal.
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: None)
-    config = uvicorn.Config(app, host=settings.host, port=settings.port,
-                            log_level=settings.log_level, timeout_graceful_shutdown=5,
-                            # below info the lines are dropped anyway: skip building them
-                            access_log=settings.log_level in ("info", "debug"),
-                            server_header=False)
-    uvicorn.Server(config).run()
+    server.run(app, settings, sockets)
     return 0
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+KiB = 1024
 MiB = 1024 * 1024
 GiB = 1024 * MiB
 MAX_CONFIG_BYTES = 10 * MiB
@@ -55,6 +56,13 @@ class Settings:
     aidge_url_ttl: int = 30 * 86400
     # Extra accounts per provider, e.g. {"topview": [{"uid": "...", "api_key": "..."}]}.
     accounts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # The server process (D50-D54): connection limits and timeouts, in seconds.
+    max_connections: int = 1000
+    max_header_bytes: int = 64 * KiB            # request line + headers
+    max_headers: int = 100
+    header_timeout: float = 10.0                # a request's head must arrive within this
+    keep_alive_timeout: float = 65.0            # above clients' pool expiry (httpx/node 5 s)
+    shutdown_timeout: float = 5.0               # grace period for in-flight requests
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -226,6 +234,12 @@ CHECKS: dict[str, Check] = {
     "aidge_max_image_bytes": BYTES,
     "aidge_url_ttl": integer(1, 10**10),
     "accounts": _accounts,
+    "max_connections": integer(1, 1_000_000),
+    "max_header_bytes": integer(1 * KiB, 16 * MiB),
+    "max_headers": integer(1, 10_000),
+    "header_timeout": number(0, 3600, above=True),
+    "keep_alive_timeout": number(0, 3600, above=True),
+    "shutdown_timeout": number(0, 3600, above=True),
 }
 _FIELDS = {f.name: f for f in fields(Settings)}
 assert set(CHECKS) == set(_FIELDS), "every setting needs a check"

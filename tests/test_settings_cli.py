@@ -136,9 +136,9 @@ def test_serve_reads_env_and_stops_gracefully(signal_name: str) -> None:
 @pytest.fixture
 def never_serves(monkeypatch: pytest.MonkeyPatch) -> None:
     """Bad settings must stop before the port is bound: fail instead of serving."""
-    def run(*_: object) -> None:
-        raise AssertionError("bad settings reached uvicorn")
-    monkeypatch.setattr("uvicorn.Server.run", run)
+    def listen(*_: object) -> None:
+        raise AssertionError("bad settings reached listen()")
+    monkeypatch.setattr("mock_server.server.listen", listen)
     _no_bgmock_env(monkeypatch)
 
 
@@ -233,7 +233,9 @@ def test_an_environment_variable_is_named(capsys: pytest.CaptureFixture[str],
     ("max_stored_bytes", str(2**70)), ("journal_size", "0"), ("journal_size", "10000000"),
     ("fetch_timeout", "0"), ("fetch_timeout", "inf"), ("fetch_timeout", "nan"),
     ("aidge_max_image_bytes", "0"), ("aidge_url_ttl", "0"), ("aidge_url_ttl", "1e3"),
-    ("clock", "sundial"), ("log_level", "loud"),
+    ("max_connections", "0"), ("max_header_bytes", "10"), ("max_headers", "0"),
+    ("header_timeout", "0"), ("header_timeout", "inf"), ("keep_alive_timeout", "-1"),
+    ("shutdown_timeout", "nan"), ("clock", "sundial"), ("log_level", "loud"),
     ("allow_fetch", "perhaps"), ("public_url", "ftp://x"), ("host", "h" * 300),
 ])
 def test_every_setting_has_a_range(name: str, value: str) -> None:
@@ -255,10 +257,11 @@ def resolve_value(name: str, value: str) -> object:
 
 
 def test_settings_in_range_are_taken(tmp_path: Path) -> None:
-    settings = resolve({"speed": "2.5"}, environ={
-        "BGMOCK_JOURNAL_SIZE": "50", "BGMOCK_FETCH_TIMEOUT": "70",
+    settings = resolve({"header_timeout": "2.5"}, environ={
+        "BGMOCK_MAX_CONNECTIONS": "50", "BGMOCK_KEEP_ALIVE_TIMEOUT": "70",
         "BGMOCK_FETCH_ALLOWLIST": "a.example, .b.example", "BGMOCK_ADMIN_TOKEN": ""})
-    assert (settings.speed, settings.journal_size, settings.fetch_timeout) == (2.5, 50, 70.0)
+    assert (settings.header_timeout, settings.max_connections, settings.keep_alive_timeout) \
+        == (2.5, 50, 70.0)
     assert settings.fetch_allowlist == ("a.example", ".b.example")
     assert settings.admin_token is None
 
