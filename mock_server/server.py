@@ -5,6 +5,7 @@
 - a connection must send its request head within ``header_timeout`` (uvicorn's keep-alive timer
   only starts after a first response, so silent connections lived for ever);
 - at most ``max_connections`` connections are served; one more gets ``503`` and is closed;
+- shutdown wakes every injected delay, so in-flight requests finish normally in time;
 - the listening sockets are bound before uvicorn starts, so a busy port is reported plainly.
 """
 
@@ -246,7 +247,7 @@ def listen(host: str, port: int) -> list[socket.socket]:
 
 
 class Server(uvicorn.Server):
-    """uvicorn's server, serving sockets bound beforehand."""
+    """uvicorn's server that also tells the engine when it is stopping."""
 
     def __init__(self, config: uvicorn.Config, engine: Engine) -> None:
         super().__init__(config)
@@ -260,6 +261,9 @@ class Server(uvicorn.Server):
                 log.info("Uvicorn running on http://%s (Press CTRL+C to quit)",
                          address(host, port))
 
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self.engine.stop()  # injected delays end now: in-flight requests answer normally
+        await super().shutdown(sockets)
 
 
 def config(app: Any, settings: Settings) -> uvicorn.Config:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -18,6 +19,7 @@ import pytest
 from mock_server import server
 from mock_server.settings import Settings
 from mock_server.testing import free_port
+from tests.conftest import CREDIT, DEMO
 
 HEALTH = b"GET /__admin/health HTTP/1.1\r\nHost: mock\r\n"
 
@@ -235,6 +237,23 @@ def test_keep_alive_timeout_is_a_setting() -> None:
 
 
 # -- shutdown and start-up ------------------------------------------------------------------------
+
+def test_shutdown_wakes_an_injected_delay_and_answers_in_the_provider_shape() -> None:
+    with serving() as served:
+        answers: list[httpx.Response] = []
+        request = threading.Thread(target=lambda: answers.append(httpx.get(
+            f"{served.url}{CREDIT}", headers={**DEMO, "X-Mock-Fault": "delay=30"},
+            timeout=20)))
+        request.start()
+        time.sleep(0.5)  # the request is in its delay
+        started = time.monotonic()
+        served.process.send_signal(signal.SIGTERM)
+        assert served.process.wait(timeout=10) == 0
+        request.join(timeout=10)
+        assert time.monotonic() - started < 3
+        assert answers and answers[0].status_code == 200
+        assert answers[0].json()["code"] == "200"   # Topview's envelope, the real answer
+
 
 def test_a_busy_port_is_one_line_and_a_failure_status() -> None:
     with socket.socket() as taken:

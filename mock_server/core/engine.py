@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from mock_server.core.accounts import Accounts
@@ -20,6 +21,8 @@ class Engine:
     def __init__(self, settings: Settings, providers: list[Any]) -> None:
         self.settings = settings
         self.providers = providers
+        self.stopping = False  # the server is shutting down (see stop())
+        self._pauses: set[asyncio.Future[None]] = set()
         self.clock = Clock(settings.clock, settings.speed)
         secret = new_secret(settings.seed)
         self.s3 = S3Presign(secret)
@@ -47,3 +50,28 @@ class Engine:
         for provider in self.providers:
             self.state[provider.name] = provider.fresh_state()
             provider.seed(self)
+
+    async def pause(self, seconds: float) -> None:
+        """An injected delay (``X-Mock-Fault: delay``), cut short when the server stops."""
+        if self.stopping or seconds <= 0:
+            return
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+        timer = loop.call_later(seconds, _finish, done)
+        self._pauses.add(done)
+        try:
+            await done
+        finally:
+            timer.cancel()
+            self._pauses.discard(done)
+
+    def stop(self) -> None:
+        """The server is shutting down: end every injected delay now, start no new one."""
+        self.stopping = True
+        for done in list(self._pauses):
+            done.get_loop().call_soon_threadsafe(_finish, done)
+
+
+def _finish(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
