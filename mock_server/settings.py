@@ -91,6 +91,11 @@ def plain(name: Any) -> str:
     return _show(name)
 
 
+def printable(text: str) -> str:
+    """``text`` as is, or quoted when it holds control characters (one line stays one)."""
+    return _show(text) if any(ord(c) < 32 or c == "\x7f" for c in text) else text
+
+
 def _show(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
@@ -349,8 +354,8 @@ def resolve_sources(cli: Mapping[str, Any] | None = None,
             values = load_config_file(config_path)
             settings = from_mapping(settings, values)
         except ValueError as exc:
-            raise ValueError(f"{config_path}: {exc}") from None
-        sources.update(dict.fromkeys(values, config_path))
+            raise ValueError(f"{printable(config_path)}: {exc}") from None
+        sources.update(dict.fromkeys(values, printable(config_path)))
     settings = from_mapping(settings, env, lambda name: f"BGMOCK_{name.upper()}", True)
     sources.update({name: f"BGMOCK_{name.upper()}" for name in env})
     settings = from_mapping(settings, cli, lambda name: "--" + name.replace("_", "-"), True)

@@ -330,3 +330,16 @@ def test_help_names_every_provider_and_its_prefix() -> None:
     flat = " ".join(out.split())
     for name, prefix in PROVIDERS:
         assert f"{name} under {prefix}" in flat
+
+
+@settings(max_examples=300, deadline=None)
+@given(SETTING_NAMES, st.text(max_size=30) | st.sampled_from(
+    ["inf", "-inf", "nan", "1e309", "0x10", "1_000", " 8080 ", "true", "", "[]", "{}", "1e3"]))
+def test_any_environment_text_is_taken_or_refused_naming_the_variable(name: str,
+                                                                      value: str) -> None:
+    variable = f"BGMOCK_{name.upper()}"
+    try:
+        resolve({}, environ={variable: value})
+    except ValueError as exc:  # (a config file's own problems are named by its path)
+        assert name == "config" or str(exc).startswith(f"{variable}: ")
+        assert "\n" not in str(exc) and len(str(exc)) < 400
