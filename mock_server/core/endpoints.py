@@ -8,7 +8,6 @@ Paths come from ``contracts/<provider>/operations.json``: the contract says whic
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import re
@@ -291,7 +290,7 @@ def _endpoint(spec: Spec, engine: Engine, operation: str, source: str, handler: 
                     raise ControlError(f"X-Mock-Fault: {spec.name} has no error code "
                                        f"{fault.error!r}") from exc
             if fault.delay:
-                await asyncio.sleep(fault.delay)
+                await engine.pause(fault.delay)  # ends early on shutdown
             account = spec.authenticate(incoming, engine) if needs_auth else None
             if unreadable is not None:
                 detail = {"problem": unreadable}

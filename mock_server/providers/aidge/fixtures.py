@@ -7,6 +7,7 @@ from typing import Any
 from mock_server.core.accounts import Account
 from mock_server.core.engine import Engine
 from mock_server.providers.aidge.service import PROVIDER
+from mock_server.settings import check_record, integer, text
 
 DEMO_APP_KEY = "512345"
 DEMO_SECRET = "S4etzZ73nF08vOXVhk3wZjIaLSHw0123"
@@ -26,7 +27,26 @@ def account(app_key: str, secret: str, *, rates_on: bool = True, **limits: Any) 
 def seed(engine: Engine) -> None:
     rates_on = engine.settings.clock == "real"  # D64: a test meets a limit only if it asks
     engine.accounts.add(account(DEMO_APP_KEY, DEMO_SECRET, rates_on=rates_on))
-    for spec in engine.settings.accounts.get(PROVIDER, []):
-        limits = {k: v for k, v in spec.items() if k in LIMITS}
-        engine.accounts.add(account(str(spec["app_key"]), str(spec["secret"]),
-                                    rates_on=rates_on, **limits))
+    for spec in configured(engine.settings.accounts.get(PROVIDER, [])):
+        engine.accounts.add(account(spec.pop("app_key"), spec.pop("secret"),
+                                    rates_on=rates_on, **spec))
+
+
+# Config accounts: each limit a whole number; qps and burst at least 1.
+ACCOUNT_FIELDS = {"app_key": text(), "secret": text(),
+                  **{name: integer(1 if name in ("qps", "burst") else 0, 10**9)
+                     for name in LIMITS}}
+
+
+def configured(specs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The config file's Aidge accounts, checked, or ``ValueError`` naming the bad field,
+    e.g. ``accounts.aidge[0].secret: required``."""
+    checked, seen = [], set()
+    for i, spec in enumerate(specs):
+        where = f"accounts.{PROVIDER}[{i}]"
+        values = check_record(where, spec, ACCOUNT_FIELDS, required=("app_key", "secret"))
+        if values["app_key"] in seen:
+            raise ValueError(f"{where}.app_key: {values['app_key']!r} appears twice")
+        seen.add(values["app_key"])
+        checked.append(values)
+    return checked
