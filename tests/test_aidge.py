@@ -19,7 +19,7 @@ from tests.aidge_calls import (
     iop_query,
     v2_query,
 )
-from tests.conftest import Api
+from tests.topview_calls import Api
 
 PHOTO = imaging.synthetic_product("aidge", 600, 400, (200, 50, 400, 350))
 PHOTO_PNG = imaging.encode(PHOTO, "png")
@@ -356,7 +356,7 @@ def test_real_fetch_only_when_enabled_and_allowlisted() -> None:
 
 def _topview_cutout_url(server: Any) -> str:
     """A downloadable 720x720 PNG on another mock: a Topview fixture mask."""
-    from tests.conftest import DEMO
+    from tests.topview_calls import DEMO
 
     result = server.http.get(
         f"{server.base_url}/topview/v1/common_task/remove_background/query",

@@ -23,8 +23,8 @@ from mock_server.providers.topview import service as topview_service
 from mock_server.settings import Settings, resolve
 from mock_server.testing import InProcessMock
 from tests.aidge_calls import CUT_OUT, DOCS_URL, checked, v2_query
-from tests.conftest import CHECK, CREDENTIAL, DEMO, QUERY, Api
 from tests.docs_examples import DOCS
+from tests.topview_calls import CHECK, CREDENTIAL, DEMO, QUERY, Api
 
 DOCS_TASK = "56eac11a862143989e9cc63f8b213a2d"
 DOCS_000 = DOCS / "000_c9e614f3311d5d02.txt"

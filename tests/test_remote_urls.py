@@ -13,7 +13,7 @@ from mock_server.core import imaging
 from mock_server.core.urlregistry import MAX_URLS, Registered, RegistryFull, RemoteUrls
 from mock_server.testing import InProcessMock
 from tests.aidge_calls import CUT_OUT, DOCS_URL, checked, v2_query
-from tests.conftest import Api
+from tests.topview_calls import Api
 
 PHOTO = imaging.encode(imaging.synthetic_product("remote", 300, 200), "png")
 URL = "https://cdn.example.com/products/42.png"

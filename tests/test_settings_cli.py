@@ -12,7 +12,7 @@ import pytest
 from mock_server.cli import main
 from mock_server.settings import Settings, resolve
 from mock_server.testing import InProcessMock
-from tests.conftest import DEMO, SUBMIT
+from tests.topview_calls import DEMO, SUBMIT
 
 
 def test_defaults_are_safe() -> None:
