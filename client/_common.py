@@ -247,18 +247,24 @@ async def apoll(
                       else fetch())
 
 
-class SyncHTTP:
-    """Owns or borrows an ``httpx.Client``: one made here (with ``transport``) is closed by
-    :meth:`close`; one given as ``http_client`` is used as it is and left open."""
+class _OwnsHTTP:
+    """Owns or borrows an httpx client: one made here (with ``transport``) is closed by
+    ``close``; one given as ``http_client`` is used as it is and left open."""
 
-    http: httpx.Client
+    _client_class: ClassVar[type[httpx.Client] | type[httpx.AsyncClient]]
 
-    def _open_http(self, timeout: float, transport: httpx.BaseTransport | None,
-                   http_client: httpx.Client | None) -> None:
+    def _open_http(self, timeout: float, transport: Any, http_client: Any) -> None:
         if http_client is not None and transport is not None:
             raise ValueError("pass transport= or http_client=, not both")
         self._owns_http = http_client is None
-        self.http = http_client or httpx.Client(transport=transport, timeout=timeout)
+        self.http = http_client or self._client_class(transport=transport, timeout=timeout)
+
+
+class SyncHTTP(_OwnsHTTP):
+    """Runs flows over an ``httpx.Client``."""
+
+    _client_class = httpx.Client
+    http: httpx.Client
 
     def _run(self, flow: Flow[T], sleep: Callable[[float], object] | None = None) -> T:
         """Perform a flow's steps: send, sleep (``sleep`` or :func:`time.sleep`), call."""
@@ -283,17 +289,11 @@ class SyncHTTP:
         self.close()
 
 
-class AsyncHTTP:
-    """:class:`SyncHTTP` for ``httpx.AsyncClient``."""
+class AsyncHTTP(_OwnsHTTP):
+    """Runs flows over an ``httpx.AsyncClient``."""
 
+    _client_class = httpx.AsyncClient
     http: httpx.AsyncClient
-
-    def _open_http(self, timeout: float, transport: httpx.AsyncBaseTransport | None,
-                   http_client: httpx.AsyncClient | None) -> None:
-        if http_client is not None and transport is not None:
-            raise ValueError("pass transport= or http_client=, not both")
-        self._owns_http = http_client is None
-        self.http = http_client or httpx.AsyncClient(transport=transport, timeout=timeout)
 
     async def _run(self, flow: Flow[T],
                    sleep: Callable[[float], Awaitable[object]] | None = None) -> T:

@@ -251,6 +251,9 @@ class _Base:
         trial: bool,
         sign_style: str,
         clock: Callable[[], float],
+        timeout: float,
+        transport: Any,
+        http_client: Any,
     ) -> None:
         if sign_style not in SIGN_STYLES:
             raise ValueError(f"sign_style must be 'v2' or 'iop', not {sign_style!r}")
@@ -260,8 +263,10 @@ class _Base:
         self.trial = trial
         self.sign_style = sign_style
         self.clock = clock
+        self._open_http(timeout, transport, http_client)  # SyncHTTP's or AsyncHTTP's
 
     http: httpx.Client | httpx.AsyncClient
+    _open_http: Callable[[float, Any, Any], None]  # from SyncHTTP or AsyncHTTP
 
     def _request(self, api_path: str, business: Body) -> dict[str, Any]:
         """``httpx`` request arguments for one signed POST to ``api_path``."""
@@ -330,8 +335,8 @@ class AidgeClient(_Base, SyncHTTP):
         http_client: httpx.Client | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        super().__init__(app_key, secret, base_url, trial, sign_style, clock)
-        self._open_http(timeout, transport, http_client)
+        super().__init__(app_key, secret, base_url, trial, sign_style, clock, timeout, transport,
+                         http_client)
 
     def remove_background(
         self,
@@ -366,8 +371,8 @@ class AsyncAidgeClient(_Base, AsyncHTTP):
         http_client: httpx.AsyncClient | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        super().__init__(app_key, secret, base_url, trial, sign_style, clock)
-        self._open_http(timeout, transport, http_client)
+        super().__init__(app_key, secret, base_url, trial, sign_style, clock, timeout, transport,
+                         http_client)
 
     async def remove_background(
         self,

@@ -212,13 +212,16 @@ class _Base:
     """Everything but the I/O: each call is a flow (see :mod:`client._common`)."""
 
     http: httpx.Client | httpx.AsyncClient
+    _open_http: Callable[[float, Any, Any], None]  # from SyncHTTP or AsyncHTTP
 
-    def __init__(self, uid: str | None, api_key: str | None, base_url: str) -> None:
+    def __init__(self, uid: str | None, api_key: str | None, base_url: str, timeout: float,
+                 transport: Any, http_client: Any) -> None:
         self.uid = credential(uid, UID_ENV, what="Topview uid")
         self.api_key = credential(api_key, API_KEY_ENV, what="Topview API key")
         self.base_url = base_url.rstrip("/")
         # Per request, never on the httpx client: presigned storage URLs must not get them.
         self._auth = {"Topview-Uid": self.uid, "Authorization": f"Bearer {self.api_key}"}
+        self._open_http(timeout, transport, http_client)  # SyncHTTP's or AsyncHTTP's
 
     def _call(self, operation: str, **kwargs: Any) -> Flow[Any]:
         op = OPERATIONS[operation]
@@ -315,8 +318,7 @@ class TopviewClient(_Base, SyncHTTP):
         transport: httpx.BaseTransport | None = None,
         http_client: httpx.Client | None = None,
     ) -> None:
-        super().__init__(uid, api_key, base_url)
-        self._open_http(timeout, transport, http_client)
+        super().__init__(uid, api_key, base_url, timeout, transport, http_client)
 
     def upload(self, path_or_bytes: Source, format: str | None = None) -> str:
         """Upload a file (path) or bytes; returns its ``fileId``."""
@@ -375,8 +377,7 @@ class AsyncTopviewClient(_Base, AsyncHTTP):
         transport: httpx.AsyncBaseTransport | None = None,
         http_client: httpx.AsyncClient | None = None,
     ) -> None:
-        super().__init__(uid, api_key, base_url)
-        self._open_http(timeout, transport, http_client)
+        super().__init__(uid, api_key, base_url, timeout, transport, http_client)
 
     async def upload(self, path_or_bytes: Source, format: str | None = None) -> str:
         return await self._run(self._upload(path_or_bytes, format))
