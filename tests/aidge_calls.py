@@ -53,6 +53,9 @@ class AidgeApi(Target):
     def credentials(self) -> dict[str, Any]:
         return {"params": v2_query(self.now_ms())}
 
-    def cut(self, body: dict[str, Any], **kw: Any) -> dict[str, Any]:
-        """One signed cut-out call (JSON body), the answer checked."""
-        return self.call("cut_out", "POST", json=body, **kw)
+    def cut(self, body: dict[str, Any] | None = None, **kw: Any) -> dict[str, Any]:
+        """One signed cut-out with a JSON body (the docs' request by default), checked: HTTP
+        200 and one of Aidge's answers. ``params`` replaces the v2 signature."""
+        if body is None:
+            body = {"imageUrl": DOCS_URL, "backGroundType": "WHITE_BACKGROUND"}
+        return checked(self.post(CUT_OUT, json=body, **kw))

@@ -49,6 +49,10 @@ class Target:
         authentic. An argument the caller gives replaces the default of that name."""
         return {}
 
+    def view(self, kind: type[T]) -> T:
+        """The same mock and client, seen as another provider's target."""
+        return kind(self.mode, self.http, self.controls, self.engine)
+
     @property
     def prefix(self) -> str:
         """Where the mock mounts the provider."""

@@ -15,6 +15,7 @@ from tests.aidge_calls import (
     APP_KEY,
     CUT_OUT,
     DOCS_URL,
+    AidgeApi,
     checked,
     iop_query,
     v2_query,
@@ -26,14 +27,13 @@ PHOTO_PNG = imaging.encode(PHOTO, "png")
 
 
 def now_ms(api: Api) -> int:
-    return int(api.engine.clock.now() * 1000)
+    return api.view(AidgeApi).now_ms()
 
 
 def cut(api: Api, body: dict[str, Any] | None = None, *, headers: dict[str, str] | None = None,
         query: dict[str, str] | None = None) -> dict[str, Any]:
-    body = {"imageUrl": DOCS_URL, "backGroundType": "WHITE_BACKGROUND"} if body is None else body
-    return checked(api.http.post(CUT_OUT, params=query or v2_query(now_ms(api)), json=body,
-                                 headers=headers or {}))
+    signature = {"params": query} if query else {}
+    return api.view(AidgeApi).cut(body, headers=headers or {}, **signature)
 
 
 def image_at(api: Api, url: str) -> Image.Image:

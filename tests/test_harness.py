@@ -36,7 +36,7 @@ def test_the_auth_hook_signs_calls_and_a_callers_argument_wins(anonymous: Anonym
     refused = anonymous.call("credit_detail")          # checked as error.response on the way
     assert refused["code"] != "200"
     assert anonymous.call("credit_detail", headers=DEMO)["code"] == "200"
-    signed = TopviewApi(anonymous.mode, anonymous.http, anonymous.controls, anonymous.engine)
+    signed = anonymous.view(TopviewApi)
     assert signed.call("credit_detail")["code"] == "200"
     assert signed.call("credit_detail", headers={})["code"] == refused["code"]
 
