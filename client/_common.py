@@ -7,6 +7,13 @@
   backoff between calls, and raise :class:`PollTimeout` (a :class:`TimeoutError`) once the time
   budget is spent. ``sleep`` and ``clock`` are injectable, so tests never really sleep: the time
   spent is taken as at least the sum of the sleeps, so a fake ``sleep`` still runs out the budget.
+
+Sync and async without two copies: what a client does is written once, as a *flow* - a
+generator that yields the steps needing I/O (an ``httpx.Request`` to send, a :class:`Sleep`, a
+:class:`Blocking` call such as reading a file) and gets each one's outcome back. The provider's
+shared base builds requests and parses answers in its flows; :class:`SyncHTTP` and
+:class:`AsyncHTTP` only perform the steps (:meth:`SyncHTTP._run`, :meth:`AsyncHTTP._run`), so a
+provider's sync and async classes hold nothing but one-line methods that run a flow.
 """
 
 from __future__ import annotations
@@ -14,8 +21,9 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, ClassVar, Self, TypeVar
 from xml.etree import ElementTree
 
@@ -25,12 +33,18 @@ T = TypeVar("T")
 
 __all__ = [
     "Backoff",
+    "Blocking",
+    "Flow",
     "MissingCredentials",
     "PollTimeout",
     "ProviderError",
+    "Sleep",
     "apoll",
+    "arun",
     "credential",
     "poll",
+    "polling",
+    "run",
 ]
 
 
@@ -128,6 +142,79 @@ class _Budget:
         return pause
 
 
+# --- flows: a client's logic once, its I/O twice ------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sleep:
+    """A pause in a flow: slept by a sync client, awaited by an async one."""
+
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Blocking:
+    """A call that may block (reading a file): an async client runs it in a thread."""
+
+    fn: Callable[..., Any]
+    args: tuple[Any, ...] = ()
+
+
+class _Fetch:
+    """The step :func:`poll` and :func:`apoll` answer with their ``fetch()``."""
+
+
+Step = httpx.Request | Sleep | Blocking | _Fetch
+Flow = Generator[Step, Any, T]
+
+
+def _advance(flow: Flow[T], outcome: Any) -> tuple[bool, Any]:
+    """Send ``outcome`` in: ``(False, next step)``, or ``(True, the flow's value)``."""
+    try:
+        return False, flow.send(outcome)
+    except StopIteration as end:
+        return True, end.value
+
+
+def run(flow: Flow[T], perform: Callable[[Step], Any]) -> T:
+    """Drive ``flow`` to its end, answering each step with ``perform(step)``."""
+    done, item = _advance(flow, None)
+    while not done:
+        done, item = _advance(flow, perform(item))
+    return item
+
+
+async def arun(flow: Flow[T], perform: Callable[[Step], Awaitable[Any]]) -> T:
+    """:func:`run` with an async ``perform``."""
+    done, item = _advance(flow, None)
+    while not done:
+        done, item = _advance(flow, await perform(item))
+    return item
+
+
+def polling(
+    fetch: Callable[[], Flow[T]],
+    done: Callable[[T], bool],
+    *,
+    timeout: float | None,
+    backoff: Backoff | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> Flow[T]:
+    """The flow of :func:`poll`: run ``fetch()`` until ``done(state)``, with :class:`Sleep`
+    steps between; :class:`PollTimeout` once the budget is spent."""
+    budget = _Budget(timeout, clock)
+    for delay in (backoff or Backoff()).delays():
+        state = yield from fetch()
+        if done(state):
+            return state
+        yield Sleep(budget.next_pause(delay, state))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _fetched() -> Flow[Any]:
+    return (yield _Fetch())
+
+
 def poll(
     fetch: Callable[[], T],
     done: Callable[[T], bool],
@@ -141,13 +228,8 @@ def poll(
 
     The last sleep is cut short at the deadline and followed by one last ``fetch()``.
     """
-    budget = _Budget(timeout, clock)
-    for delay in (backoff or Backoff()).delays():
-        state = fetch()
-        if done(state):
-            return state
-        sleep(budget.next_pause(delay, state))
-    raise AssertionError("unreachable")  # pragma: no cover
+    flow = polling(_fetched, done, timeout=timeout, backoff=backoff, clock=clock)
+    return run(flow, lambda step: sleep(step.seconds) if isinstance(step, Sleep) else fetch())
 
 
 async def apoll(
@@ -160,27 +242,41 @@ async def apoll(
     clock: Callable[[], float] = time.monotonic,
 ) -> T:
     """:func:`poll` for coroutines: ``fetch`` and ``sleep`` are awaited."""
-    budget = _Budget(timeout, clock)
-    for delay in (backoff or Backoff()).delays():
-        state = await fetch()
-        if done(state):
-            return state
-        await sleep(budget.next_pause(delay, state))
-    raise AssertionError("unreachable")  # pragma: no cover
+    flow = polling(_fetched, done, timeout=timeout, backoff=backoff, clock=clock)
+    return await arun(flow, lambda step: sleep(step.seconds) if isinstance(step, Sleep)
+                      else fetch())
 
 
-class SyncHTTP:
-    """Owns or borrows an ``httpx.Client``: one made here (with ``transport``) is closed by
-    :meth:`close`; one given as ``http_client`` is used as it is and left open."""
+class _OwnsHTTP:
+    """Owns or borrows an httpx client: one made here (with ``transport``) is closed by
+    ``close``; one given as ``http_client`` is used as it is and left open."""
 
-    http: httpx.Client
+    _client_class: ClassVar[type[httpx.Client] | type[httpx.AsyncClient]]
 
-    def _open_http(self, timeout: float, transport: httpx.BaseTransport | None,
-                   http_client: httpx.Client | None) -> None:
+    def _open_http(self, timeout: float, transport: Any, http_client: Any) -> None:
         if http_client is not None and transport is not None:
             raise ValueError("pass transport= or http_client=, not both")
         self._owns_http = http_client is None
-        self.http = http_client or httpx.Client(transport=transport, timeout=timeout)
+        self.http = http_client or self._client_class(transport=transport, timeout=timeout)
+
+
+class SyncHTTP(_OwnsHTTP):
+    """Runs flows over an ``httpx.Client``."""
+
+    _client_class = httpx.Client
+    http: httpx.Client
+
+    def _run(self, flow: Flow[T], sleep: Callable[[float], object] | None = None) -> T:
+        """Perform a flow's steps: send, sleep (``sleep`` or :func:`time.sleep`), call."""
+        return run(flow, partial(self._perform, sleep or time.sleep))
+
+    def _perform(self, sleep: Callable[[float], object], step: Step) -> Any:
+        if isinstance(step, httpx.Request):
+            return self.http.send(step)
+        if isinstance(step, Sleep):
+            return sleep(step.seconds)
+        assert isinstance(step, Blocking), step
+        return step.fn(*step.args)
 
     def close(self) -> None:
         if self._owns_http:
@@ -193,17 +289,25 @@ class SyncHTTP:
         self.close()
 
 
-class AsyncHTTP:
-    """:class:`SyncHTTP` for ``httpx.AsyncClient``."""
+class AsyncHTTP(_OwnsHTTP):
+    """Runs flows over an ``httpx.AsyncClient``."""
 
+    _client_class = httpx.AsyncClient
     http: httpx.AsyncClient
 
-    def _open_http(self, timeout: float, transport: httpx.AsyncBaseTransport | None,
-                   http_client: httpx.AsyncClient | None) -> None:
-        if http_client is not None and transport is not None:
-            raise ValueError("pass transport= or http_client=, not both")
-        self._owns_http = http_client is None
-        self.http = http_client or httpx.AsyncClient(transport=transport, timeout=timeout)
+    async def _run(self, flow: Flow[T],
+                   sleep: Callable[[float], Awaitable[object]] | None = None) -> T:
+        """Perform a flow's steps: send, sleep (``sleep`` or :func:`asyncio.sleep`), call in a
+        thread."""
+        return await arun(flow, partial(self._perform, sleep or asyncio.sleep))
+
+    async def _perform(self, sleep: Callable[[float], Awaitable[object]], step: Step) -> Any:
+        if isinstance(step, httpx.Request):
+            return await self.http.send(step)
+        if isinstance(step, Sleep):
+            return await sleep(step.seconds)
+        assert isinstance(step, Blocking), step
+        return await asyncio.to_thread(step.fn, *step.args)
 
     async def close(self) -> None:
         if self._owns_http:

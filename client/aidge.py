@@ -8,8 +8,10 @@
                                          target_width=800, target_height=1000)
         jpg = aidge.download(result.image_url)
 
-:class:`AsyncAidgeClient` has the same methods as coroutines. Only httpx and the standard
-library are needed: the request signing lives here (:func:`sign_v2`, :func:`sign_iop`).
+:class:`AsyncAidgeClient` has the same methods as coroutines. Besides httpx and the standard
+library it reads only bgmock's contract data (which answer is which, see
+:func:`contracts.response_schema`); the request signing lives here (:func:`sign_v2`,
+:func:`sign_iop`).
 
 Signing. ``sign_style="v2"`` (default; every official Aidge sample) puts
 ``partner_id=aidge&sign_method=sha256&sign_ver=v2&app_key=..&timestamp=<epoch ms>&sign=..`` on
@@ -52,7 +54,16 @@ from typing import Any, Literal
 
 import httpx
 
-from client._common import AsyncHTTP, ProviderError, SyncHTTP, credential, gist, storage_error
+import contracts
+from client._common import (
+    AsyncHTTP,
+    Flow,
+    ProviderError,
+    SyncHTTP,
+    credential,
+    gist,
+    storage_error,
+)
 
 __all__ = [
     "CUT_OUT",
@@ -175,17 +186,25 @@ def _business(
 
 
 def _parse(response: httpx.Response) -> CutOutResult:
-    """The result of a success body; the matching error for anything else."""
+    """The result of a success body; the matching error for anything else. Which answer a body
+    is, the contracts say (:func:`contracts.response_schema`)."""
     status = response.status_code
     try:
         body = response.json()
     except ValueError:
         body = None
-    if not isinstance(body, dict):
-        body = {}
-    if "resCode" in body:
+    schema = contracts.response_schema("aidge", "cut_out", body)
+    if schema == "gateway_error.response":
+        raise AidgeGatewayError(
+            str(body["code"]),
+            str(body.get("message") or ""),
+            request_id=body.get("request_id"),
+            type=body.get("type"),
+            status=status,
+        )
+    if schema is not None:  # the business envelope: cut_out.response or failure.response
         res_code, request_id = body["resCode"], body.get("requestId") or body.get("request_id")
-        if body.get("success") is not True or res_code != 200:
+        if schema != "cut_out.response" or res_code != 200:
             try:
                 number = int(res_code)
             except (TypeError, ValueError):
@@ -207,14 +226,6 @@ def _parse(response: httpx.Response) -> CutOutResult:
             raise AidgeError(
                 status, f"not an Aidge result: {gist(response)}", status=status
             ) from None
-    if body.get("code") not in (None, "", "0"):  # IOP: success is a code absent, "" or "0"
-        raise AidgeGatewayError(
-            str(body["code"]),
-            str(body.get("message") or ""),
-            request_id=body.get("request_id"),
-            type=body.get("type"),
-            status=status,
-        )
     if not response.is_success:
         raise AidgeError(status, gist(response), status=status)
     raise AidgeError(status, f"not an Aidge answer: {gist(response)}", status=status)
@@ -240,6 +251,9 @@ class _Base:
         trial: bool,
         sign_style: str,
         clock: Callable[[], float],
+        timeout: float,
+        transport: Any,
+        http_client: Any,
     ) -> None:
         if sign_style not in SIGN_STYLES:
             raise ValueError(f"sign_style must be 'v2' or 'iop', not {sign_style!r}")
@@ -249,6 +263,10 @@ class _Base:
         self.trial = trial
         self.sign_style = sign_style
         self.clock = clock
+        self._open_http(timeout, transport, http_client)  # SyncHTTP's or AsyncHTTP's
+
+    http: httpx.Client | httpx.AsyncClient
+    _open_http: Callable[[float, Any, Any], None]  # from SyncHTTP or AsyncHTTP
 
     def _request(self, api_path: str, business: Body) -> dict[str, Any]:
         """``httpx`` request arguments for one signed POST to ``api_path``."""
@@ -274,6 +292,20 @@ class _Base:
         }
         system["sign"] = sign_iop(self.secret, api_path, {**system, **form})
         return {"url": url, "params": system, "data": form, "headers": headers}
+
+    def _remove_background(
+        self,
+        image_url: str | None,
+        image_base64: str | bytes | None,
+        background: str,
+        target_width: int | None,
+        target_height: int | None,
+    ) -> Flow[CutOutResult]:
+        business = _business(image_url, image_base64, background, target_width, target_height)
+        return _parse((yield self.http.build_request("POST", **self._request(CUT_OUT, business))))
+
+    def _download(self, url: str) -> Flow[bytes]:
+        return _check_storage((yield self.http.build_request("GET", url)))
 
     def __repr__(self) -> str:
         return (
@@ -303,8 +335,8 @@ class AidgeClient(_Base, SyncHTTP):
         http_client: httpx.Client | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        super().__init__(app_key, secret, base_url, trial, sign_style, clock)
-        self._open_http(timeout, transport, http_client)
+        super().__init__(app_key, secret, base_url, trial, sign_style, clock, timeout, transport,
+                         http_client)
 
     def remove_background(
         self,
@@ -315,12 +347,12 @@ class AidgeClient(_Base, SyncHTTP):
         target_height: int | None = None,
     ) -> CutOutResult:
         """Cut the subject out: ``"TRANSPARENT"`` (PNG) or ``"WHITE_BACKGROUND"`` (JPG)."""
-        business = _business(image_url, image_base64, background, target_width, target_height)
-        return _parse(self.http.post(**self._request(CUT_OUT, business)))
+        return self._run(self._remove_background(
+            image_url, image_base64, background, target_width, target_height))
 
     def download(self, url: str) -> bytes:
         """GET a result URL (signed OSS URL: no Aidge parameters or headers)."""
-        return _check_storage(self.http.get(url))
+        return self._run(self._download(url))
 
 
 class AsyncAidgeClient(_Base, AsyncHTTP):
@@ -339,8 +371,8 @@ class AsyncAidgeClient(_Base, AsyncHTTP):
         http_client: httpx.AsyncClient | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        super().__init__(app_key, secret, base_url, trial, sign_style, clock)
-        self._open_http(timeout, transport, http_client)
+        super().__init__(app_key, secret, base_url, trial, sign_style, clock, timeout, transport,
+                         http_client)
 
     async def remove_background(
         self,
@@ -350,8 +382,8 @@ class AsyncAidgeClient(_Base, AsyncHTTP):
         target_width: int | None = None,
         target_height: int | None = None,
     ) -> CutOutResult:
-        business = _business(image_url, image_base64, background, target_width, target_height)
-        return _parse(await self.http.post(**self._request(CUT_OUT, business)))
+        return await self._run(self._remove_background(
+            image_url, image_base64, background, target_width, target_height))
 
     async def download(self, url: str) -> bytes:
-        return _check_storage(await self.http.get(url))
+        return await self._run(self._download(url))

@@ -28,25 +28,25 @@ injectable; the time budget counts at least the time slept, so a fake sleep stil
 
 from __future__ import annotations
 
-import asyncio
 import os
-import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+import contracts
 from client._common import (
     AsyncHTTP,
     Backoff,
+    Blocking,
+    Flow,
     PollTimeout,
     ProviderError,
     SyncHTTP,
-    apoll,
     credential,
     gist,
-    poll,
+    polling,
     storage_error,
 )
 
@@ -76,11 +76,7 @@ CONTENT_TYPES = {
     "wav": "audio/wav",
     "m4a": "audio/mp4",
 }
-CREDENTIAL = "/v1/upload/credential"
-CHECK = "/v1/upload/check"
-SUBMIT = "/v1/common_task/remove_background/submit"
-QUERY = "/v1/common_task/remove_background/query"
-CREDIT = "/user/credit/detail"
+OPERATIONS = contracts.operations("topview")["operations"]  # method and path of each call
 
 Source = str | os.PathLike[str] | bytes | bytearray | memoryview
 Result = dict[str, Any]
@@ -155,22 +151,23 @@ def _prepare(path_or_bytes: Source, format: str | None) -> tuple[bytes, str]:
 # --- answers ----------------------------------------------------------------------------
 
 
-def _unwrap(response: httpx.Response) -> Any:
-    """The ``result`` of a success envelope; :class:`TopviewError` for anything else."""
+def _unwrap(response: httpx.Response, operation: str) -> Any:
+    """The ``result`` of the operation's success envelope; :class:`TopviewError` for anything
+    else. Which envelope a body is, the contracts say (:func:`contracts.response_schema`)."""
     status = response.status_code
     try:
         body = response.json()
     except ValueError:
         body = None
-    envelope = body if isinstance(body, dict) and "code" in body else None
-    if envelope is not None and (not response.is_success or str(envelope["code"]) != "200"):
-        message = str(envelope.get("message") or "")
-        raise TopviewError(str(envelope["code"]), message, status=status)
+    schema = contracts.response_schema("topview", operation, body)
+    if schema is not None and (not response.is_success or schema != f"{operation}.response"):
+        message = str(body.get("message") or "")
+        raise TopviewError(str(body["code"]), message, status=status)
     if not response.is_success:
         raise TopviewError(str(status), gist(response), status=status)
-    if envelope is None:
+    if schema is None:
         raise TopviewError(str(status), f"not a Topview answer: {gist(response)}", status=status)
-    return envelope.get("result")
+    return body.get("result")
 
 
 def _check_storage(response: httpx.Response) -> None:
@@ -212,18 +209,94 @@ def _query_params(task_id: str, cloudfront: bool) -> dict[str, str]:
 
 
 class _Base:
-    def __init__(self, uid: str | None, api_key: str | None, base_url: str) -> None:
+    """Everything but the I/O: each call is a flow (see :mod:`client._common`)."""
+
+    http: httpx.Client | httpx.AsyncClient
+    _open_http: Callable[[float, Any, Any], None]  # from SyncHTTP or AsyncHTTP
+
+    def __init__(self, uid: str | None, api_key: str | None, base_url: str, timeout: float,
+                 transport: Any, http_client: Any) -> None:
         self.uid = credential(uid, UID_ENV, what="Topview uid")
         self.api_key = credential(api_key, API_KEY_ENV, what="Topview API key")
         self.base_url = base_url.rstrip("/")
         # Per request, never on the httpx client: presigned storage URLs must not get them.
         self._auth = {"Topview-Uid": self.uid, "Authorization": f"Bearer {self.api_key}"}
+        self._open_http(timeout, transport, http_client)  # SyncHTTP's or AsyncHTTP's
 
-    def _url(self, path: str) -> str:
-        return f"{self.base_url}{path}"
+    def _call(self, operation: str, **kwargs: Any) -> Flow[Any]:
+        op = OPERATIONS[operation]
+        url = f"{self.base_url}{op['path']}"
+        request = self.http.build_request(op["method"], url, headers=self._auth, **kwargs)
+        return _unwrap((yield request), operation)
+
+    def _upload(self, path_or_bytes: Source, format: str | None) -> Flow[str]:
+        data, fmt = yield Blocking(_prepare, (path_or_bytes, format))
+        grant = yield from self._call("upload_credential", params={"format": fmt})
+        content_type = CONTENT_TYPES.get(fmt, "application/octet-stream")
+        put = yield self.http.build_request(
+            "PUT", grant["uploadUrl"], content=data, headers={"Content-Type": content_type}
+        )
+        _check_storage(put)
+        file_id = str(grant["fileId"])
+        return _confirmed(file_id, (yield from self._call("upload_check",
+                                                          params={"fileId": file_id})))
+
+    def _remove_background(self, file_id: str, notice_url: str | None) -> Flow[str]:
+        body = _submit_body(file_id, notice_url)
+        return str((yield from self._call("remove_background_submit", json=body))["taskId"])
+
+    def _query(self, task_id: str, cloudfront: bool) -> Flow[Result]:
+        params = _query_params(task_id, cloudfront)
+        return (yield from self._call("remove_background_query", params=params))
+
+    def _wait(self, task_id: str, timeout: float | None, interval: float, max_interval: float,
+              backoff: float, cloudfront: bool) -> Flow[Result]:
+        try:
+            result = yield from polling(
+                lambda: self._query(task_id, cloudfront),
+                _done,
+                timeout=timeout,
+                backoff=Backoff(interval, max_interval, backoff),
+            )
+        except PollTimeout as exc:
+            raise TopviewTimeout(task_id, exc.last, exc.elapsed) from None
+        return _finished(task_id, result)
+
+    def _and_wait(self, file_id: str, notice_url: str | None,
+                  wait: dict[str, Any]) -> tuple[Flow[Result], Any]:
+        """The flow of ``remove_background_and_wait`` and the ``sleep`` it was given."""
+        sleep = wait.pop("sleep", None)
+        options = _wait_options(**wait)  # a wrong keyword fails before anything is sent
+
+        def flow() -> Flow[Result]:
+            task_id = yield from self._remove_background(file_id, notice_url)
+            return (yield from self._wait(task_id, **options))
+
+        return flow(), sleep
+
+    def _credit(self) -> Flow[float]:
+        return float((yield from self._call("credit_detail"))["remainCredit"])
+
+    def _download(self, url: str) -> Flow[bytes]:
+        response = yield self.http.build_request("GET", url)
+        _check_storage(response)
+        return response.content
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(uid={self.uid!r}, base_url={self.base_url!r})"
+
+
+def _wait_options(
+    timeout: float | None = 300.0,
+    interval: float = 3.0,
+    max_interval: float = 30.0,
+    backoff: float = 1.5,
+    *,
+    cloudfront: bool = False,
+) -> dict[str, Any]:
+    """:meth:`TopviewClient.wait`'s options (bar ``sleep``) with their defaults."""
+    return {"timeout": timeout, "interval": interval, "max_interval": max_interval,
+            "backoff": backoff, "cloudfront": cloudfront}
 
 
 class TopviewClient(_Base, SyncHTTP):
@@ -232,6 +305,8 @@ class TopviewClient(_Base, SyncHTTP):
     ``transport`` goes into the client this object makes; ``http_client`` is used as given (and
     not closed by :meth:`close`). Credentials default to ``$TOPVIEW_UID`` / ``$TOPVIEW_API_KEY``.
     """
+
+    http: httpx.Client
 
     def __init__(
         self,
@@ -243,32 +318,19 @@ class TopviewClient(_Base, SyncHTTP):
         transport: httpx.BaseTransport | None = None,
         http_client: httpx.Client | None = None,
     ) -> None:
-        super().__init__(uid, api_key, base_url)
-        self._open_http(timeout, transport, http_client)
-
-    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        return _unwrap(self.http.request(method, self._url(path), headers=self._auth, **kwargs))
+        super().__init__(uid, api_key, base_url, timeout, transport, http_client)
 
     def upload(self, path_or_bytes: Source, format: str | None = None) -> str:
         """Upload a file (path) or bytes; returns its ``fileId``."""
-        data, fmt = _prepare(path_or_bytes, format)
-        grant = self._call("GET", CREDENTIAL, params={"format": fmt})
-        content_type = CONTENT_TYPES.get(fmt, "application/octet-stream")
-        put = self.http.put(
-            grant["uploadUrl"], content=data, headers={"Content-Type": content_type}
-        )
-        _check_storage(put)
-        file_id = str(grant["fileId"])
-        return _confirmed(file_id, self._call("GET", CHECK, params={"fileId": file_id}))
+        return self._run(self._upload(path_or_bytes, format))
 
     def remove_background(self, product_image_file_id: str, notice_url: str | None = None) -> str:
         """Submit a remove-background task; returns its ``taskId``."""
-        answer = self._call("POST", SUBMIT, json=_submit_body(product_image_file_id, notice_url))
-        return str(answer["taskId"])
+        return self._run(self._remove_background(product_image_file_id, notice_url))
 
     def query_remove_background(self, task_id: str, cloudfront: bool = False) -> Result:
         """The task's current ``result`` object (``status``, and the image URLs once done)."""
-        return self._call("GET", QUERY, params=_query_params(task_id, cloudfront))
+        return self._run(self._query(task_id, cloudfront))
 
     def wait(
         self,
@@ -282,37 +344,28 @@ class TopviewClient(_Base, SyncHTTP):
         sleep: Callable[[float], object] | None = None,
     ) -> Result:
         """Poll until ``success`` (returns the result); see the module doc for fail/timeout."""
-        try:
-            result = poll(
-                lambda: self.query_remove_background(task_id, cloudfront),
-                _done,
-                timeout=timeout,
-                backoff=Backoff(interval, max_interval, backoff),
-                sleep=sleep or time.sleep,
-            )
-        except PollTimeout as exc:
-            raise TopviewTimeout(task_id, exc.last, exc.elapsed) from None
-        return _finished(task_id, result)
+        return self._run(self._wait(task_id, timeout, interval, max_interval, backoff,
+                                    cloudfront), sleep)
 
     def remove_background_and_wait(
         self, product_image_file_id: str, notice_url: str | None = None, **wait: Any
     ) -> Result:
         """:meth:`remove_background` then :meth:`wait` (``wait``'s keyword arguments)."""
-        return self.wait(self.remove_background(product_image_file_id, notice_url), **wait)
+        return self._run(*self._and_wait(product_image_file_id, notice_url, wait))
 
     def credit(self) -> float:
         """Credits left."""
-        return float(self._call("GET", CREDIT)["remainCredit"])
+        return self._run(self._credit())
 
     def download(self, url: str) -> bytes:
         """GET a result URL (presigned: no Topview headers)."""
-        response = self.http.get(url)
-        _check_storage(response)
-        return response.content
+        return self._run(self._download(url))
 
 
 class AsyncTopviewClient(_Base, AsyncHTTP):
     """:class:`TopviewClient` over ``httpx.AsyncClient``; every call is a coroutine."""
+
+    http: httpx.AsyncClient
 
     def __init__(
         self,
@@ -324,32 +377,18 @@ class AsyncTopviewClient(_Base, AsyncHTTP):
         transport: httpx.AsyncBaseTransport | None = None,
         http_client: httpx.AsyncClient | None = None,
     ) -> None:
-        super().__init__(uid, api_key, base_url)
-        self._open_http(timeout, transport, http_client)
-
-    async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = await self.http.request(method, self._url(path), headers=self._auth, **kwargs)
-        return _unwrap(response)
+        super().__init__(uid, api_key, base_url, timeout, transport, http_client)
 
     async def upload(self, path_or_bytes: Source, format: str | None = None) -> str:
-        data, fmt = await asyncio.to_thread(_prepare, path_or_bytes, format)
-        grant = await self._call("GET", CREDENTIAL, params={"format": fmt})
-        content_type = CONTENT_TYPES.get(fmt, "application/octet-stream")
-        put = await self.http.put(
-            grant["uploadUrl"], content=data, headers={"Content-Type": content_type}
-        )
-        _check_storage(put)
-        file_id = str(grant["fileId"])
-        return _confirmed(file_id, await self._call("GET", CHECK, params={"fileId": file_id}))
+        return await self._run(self._upload(path_or_bytes, format))
 
     async def remove_background(
         self, product_image_file_id: str, notice_url: str | None = None
     ) -> str:
-        body = _submit_body(product_image_file_id, notice_url)
-        return str((await self._call("POST", SUBMIT, json=body))["taskId"])
+        return await self._run(self._remove_background(product_image_file_id, notice_url))
 
     async def query_remove_background(self, task_id: str, cloudfront: bool = False) -> Result:
-        return await self._call("GET", QUERY, params=_query_params(task_id, cloudfront))
+        return await self._run(self._query(task_id, cloudfront))
 
     async def wait(
         self,
@@ -362,29 +401,16 @@ class AsyncTopviewClient(_Base, AsyncHTTP):
         cloudfront: bool = False,
         sleep: Callable[[float], Awaitable[object]] | None = None,
     ) -> Result:
-        try:
-            result = await apoll(
-                lambda: self.query_remove_background(task_id, cloudfront),
-                _done,
-                timeout=timeout,
-                backoff=Backoff(interval, max_interval, backoff),
-                sleep=sleep or asyncio.sleep,
-            )
-        except PollTimeout as exc:
-            raise TopviewTimeout(task_id, exc.last, exc.elapsed) from None
-        return _finished(task_id, result)
+        return await self._run(self._wait(task_id, timeout, interval, max_interval, backoff,
+                                          cloudfront), sleep)
 
     async def remove_background_and_wait(
         self, product_image_file_id: str, notice_url: str | None = None, **wait: Any
     ) -> Result:
-        return await self.wait(
-            await self.remove_background(product_image_file_id, notice_url), **wait
-        )
+        return await self._run(*self._and_wait(product_image_file_id, notice_url, wait))
 
     async def credit(self) -> float:
-        return float((await self._call("GET", CREDIT))["remainCredit"])
+        return await self._run(self._credit())
 
     async def download(self, url: str) -> bytes:
-        response = await self.http.get(url)
-        _check_storage(response)
-        return response.content
+        return await self._run(self._download(url))

@@ -2,8 +2,10 @@
 
 Files: ``contracts/<provider>/<operation>.request.json`` / ``.response.json``, shared
 ``common.json`` and ``error.response.json``, and ``operations.json`` (method, path and where the
-parameters travel). The mock validates requests with them, the tests validate responses with
-them, and :func:`openapi` builds each provider's OpenAPI 3.1 document from them.
+parameters travel; ``answers``: which body shape is which response schema). The mock validates
+requests with them, the tests and the clients tell and check answers with
+:func:`response_schema` / :func:`check_response`, and :func:`openapi` builds each provider's
+OpenAPI 3.1 document from them.
 """
 
 from __future__ import annotations
@@ -29,15 +31,18 @@ def __getattr__(name: str) -> Any:
 
 ROOT = Path(__file__).parent
 
-__all__ = ["ContractViolation", "ValidationError", "errors", "examples", "load", "names",
-           "openapi", "operations", "providers", "validate", "validator"]
+__all__ = ["ContractViolation", "ValidationError", "check_response", "errors", "examples",
+           "load", "names", "openapi", "operations", "providers", "response_schema", "validate",
+           "validator"]
 
 
 class ContractViolation(ValueError):
-    def __init__(self, provider: str, name: str, problems: list[ValidationError]) -> None:
+    def __init__(self, provider: str, name: str, problems: list[ValidationError],
+                 detail: str = "") -> None:
         self.problems = problems
-        detail = "; ".join(f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}"
-                           for e in problems[:5])
+        detail = detail or "; ".join(
+            f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}"
+            for e in problems[:5])
         super().__init__(f"{provider}/{name}: {detail}")
 
 
@@ -110,6 +115,51 @@ def validate(provider: str, name: str, instance: Any) -> None:
     problems = errors(provider, name, instance)
     if problems:
         raise ContractViolation(provider, name, problems)
+
+
+# --- answers: which response schema a body falls under ----------------------------------
+
+def _holds(when: dict[str, Any], body: dict[str, Any]) -> bool:
+    """``present``: these fields are there; ``equals``: these fields have exactly these JSON
+    values (``true`` is not ``1``, ``"200"`` is not ``200``). Both must hold."""
+    if not all(field in body for field in when.get("present", ())):
+        return False
+    return all(field in body and type(body[field]) is type(value) and body[field] == value
+               for field, value in when.get("equals", {}).items())
+
+
+def response_schema(provider: str, operation: str | None, body: Any) -> str | None:
+    """The response schema an answer ``body`` falls under, by the first of the provider's
+    ``answers`` rules (``operations.json``) that holds; ``{operation}`` in a rule's schema is
+    the operation the request named. ``None``: no rule holds, so the body is not one of the
+    provider's answers (a proxy's HTML page, the mock's own ``bgmockError``).
+
+    ``KeyError`` for an unknown provider or operation; ``ValueError`` when a rule for the
+    operation's own answer holds but ``operation`` is ``None``. Needs no ``jsonschema``.
+    """
+    index = operations(provider)
+    if operation is not None and operation not in index["operations"]:
+        raise KeyError(f"{provider} has no operation {operation!r}")
+    if not isinstance(body, dict):
+        return None
+    for rule in index["answers"]:
+        if _holds(rule["when"], body):
+            if "{operation}" in rule["schema"] and operation is None:
+                raise ValueError(f"{provider}: {rule['schema']} needs the operation")
+            return rule["schema"].replace("{operation}", operation or "")
+    return None
+
+
+def check_response(provider: str, operation: str | None, body: Any) -> str:
+    """Validate an answer ``body`` against the schema :func:`response_schema` picks for it;
+    returns that schema's name. :class:`ContractViolation` if no rule holds or the body breaks
+    the schema."""
+    name = response_schema(provider, operation, body)
+    if name is None:
+        raise ContractViolation(provider, f"{operation or '*'}: answer", [],
+                                f"not an answer of {provider}: {str(body)[:200]}")
+    validate(provider, name, body)
+    return name
 
 
 def examples(provider: str) -> Iterator[tuple[str, Any]]:

@@ -9,6 +9,11 @@ import httpx
 Check = Callable[[httpx.Request, httpx.Response], "str | None"]
 
 
+def is_storage(request: httpx.Request) -> bool:
+    """An upload or download on the mock's storage, not an API call."""
+    return "/files/" in request.url.path
+
+
 class Recorder(httpx.BaseTransport):
     """Forwards to ``inner``; ``check`` validates an exchange and names the schema it used."""
 
@@ -31,10 +36,10 @@ class Recorder(httpx.BaseTransport):
         return response
 
     def api(self) -> list[httpx.Request]:
-        return [r for r, _ in self.exchanges if "/files/" not in r.url.path]
+        return [r for r, _ in self.exchanges if not is_storage(r)]
 
     def storage(self) -> list[httpx.Request]:
-        return [r for r, _ in self.exchanges if "/files/" in r.url.path]
+        return [r for r, _ in self.exchanges if is_storage(r)]
 
     def requests(self, operation: str | None = None) -> list[httpx.Request]:
         """API requests, or those of one operation (needs ``operation_of``)."""

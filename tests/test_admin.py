@@ -18,7 +18,7 @@ from mock_server.core.faults import parse
 from mock_server.settings import Settings
 from mock_server.testing import InProcessMock
 from tests.aidge_calls import CUT_OUT, DOCS_URL, checked, v2_query
-from tests.conftest import CREDIT, DEMO, Api
+from tests.topview_calls import CREDIT, DEMO, Api
 
 
 def test_health_reports_providers_and_clock(api: Api) -> None:

@@ -15,25 +15,25 @@ from tests.aidge_calls import (
     APP_KEY,
     CUT_OUT,
     DOCS_URL,
+    AidgeApi,
     checked,
     iop_query,
     v2_query,
 )
-from tests.conftest import Api
+from tests.topview_calls import Api
 
 PHOTO = imaging.synthetic_product("aidge", 600, 400, (200, 50, 400, 350))
 PHOTO_PNG = imaging.encode(PHOTO, "png")
 
 
 def now_ms(api: Api) -> int:
-    return int(api.engine.clock.now() * 1000)
+    return api.view(AidgeApi).now_ms()
 
 
 def cut(api: Api, body: dict[str, Any] | None = None, *, headers: dict[str, str] | None = None,
         query: dict[str, str] | None = None) -> dict[str, Any]:
-    body = {"imageUrl": DOCS_URL, "backGroundType": "WHITE_BACKGROUND"} if body is None else body
-    return checked(api.http.post(CUT_OUT, params=query or v2_query(now_ms(api)), json=body,
-                                 headers=headers or {}))
+    signature = {"params": query} if query else {}
+    return api.view(AidgeApi).cut(body, headers=headers or {}, **signature)
 
 
 def image_at(api: Api, url: str) -> Image.Image:
@@ -356,7 +356,7 @@ def test_real_fetch_only_when_enabled_and_allowlisted() -> None:
 
 def _topview_cutout_url(server: Any) -> str:
     """A downloadable 720x720 PNG on another mock: a Topview fixture mask."""
-    from tests.conftest import DEMO
+    from tests.topview_calls import DEMO
 
     result = server.http.get(
         f"{server.base_url}/topview/v1/common_task/remove_background/query",

@@ -34,7 +34,8 @@ from client.aidge import (
 from mock_server.core import imaging
 from mock_server.providers.aidge.fixtures import DEMO_APP_KEY, DEMO_SECRET
 from mock_server.testing import InProcessMock, MockServer
-from tests.recording import AsyncRecorder, Recorder
+from tests.harness import check_answer
+from tests.recording import AsyncRecorder, Recorder, is_storage
 
 DOCS_IMAGE = "https://ae01.alicdn.com/kf/Sa78257f1d9a34dad8ee494178db12ec8l.jpg"
 STYLES = ["v2", "iop"]
@@ -64,36 +65,17 @@ def open_image(data: bytes) -> Image.Image:
 # --- recording + contract checks ---------------------------------------------------------
 
 
-def schema_of(body: Any) -> str | None:
-    """Which Aidge contract an answer body falls under (None: not an Aidge body)."""
-    if not isinstance(body, dict):
-        return None
-    if "resCode" in body:
-        return "cut_out.response" if body.get("success") is True else "failure.response"
-    if "type" in body and "code" in body:
-        return "gateway_error.response"
-    return None
-
-
 def check_exchange(request: httpx.Request, response: httpx.Response) -> str | None:
     """Validate an API request and its answer against the contracts; the answer's schema."""
-    if "/files/" in request.url.path:
-        return None
-    query = dict(request.url.params)
-    contracts.validate("aidge", "gateway.request", query)
-    contracts.validate(
-        "aidge",
-        "headers.request",
-        {k: v for k, v in request.headers.items() if k in ("x-iop-trial", "content-type")},
-    )
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    schema = schema_of(body)
-    if schema:
-        contracts.validate("aidge", schema, body)
-    return schema
+    if not is_storage(request):
+        query = dict(request.url.params)
+        contracts.validate("aidge", "gateway.request", query)
+        contracts.validate(
+            "aidge",
+            "headers.request",
+            {k: v for k, v in request.headers.items() if k in ("x-iop-trial", "content-type")},
+        )
+    return check_answer("aidge", request, response)
 
 
 def recorder_of(inner: httpx.BaseTransport) -> Recorder:

@@ -37,6 +37,7 @@ from mock_server.core import imaging
 from mock_server.providers.topview.fixtures import DEMO_API_KEY, DEMO_UID, DOCS_TASKS
 from mock_server.settings import Settings
 from mock_server.testing import InProcessMock, MockServer
+from tests.harness import answer_check, operations_of
 from tests.recording import AsyncRecorder, Recorder
 
 SUBMIT_OP = "remove_background_submit"
@@ -59,28 +60,8 @@ def open_image(data: bytes) -> Image.Image:
 # --- recording + contract checks ---------------------------------------------------------
 
 
-def operation_of(request: httpx.Request) -> str | None:
-    path = request.url.path
-    for name, meta in OPERATIONS.items():
-        if request.method == meta["method"] and path.endswith(meta["path"]):
-            return name
-    return None
-
-
-def check_contract(request: httpx.Request, response: httpx.Response) -> str | None:
-    """Validate a Topview API answer against its contract; returns the schema used."""
-    if "/files/" in request.url.path:
-        return None
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    if not isinstance(body, dict) or "code" not in body:
-        return None  # the mock's own control errors ({"bgmockError": ...})
-    op = operation_of(request)
-    name = f"{op}.response" if body["code"] == "200" and op else "error.response"
-    contracts.validate("topview", name, body)
-    return name
+operation_of = operations_of("topview")
+check_contract = answer_check("topview")  # validates an answer; returns the schema used
 
 
 def recorder_of(inner: httpx.BaseTransport) -> Recorder:

@@ -19,7 +19,7 @@ from mock_server.core.faults import (
 )
 from mock_server.settings import Settings
 from mock_server.testing import InProcessMock
-from tests.conftest import CREDIT, DEMO, Api
+from tests.topview_calls import CREDIT, DEMO, Api
 
 DIRECTIVES = ["error", "fail", "fail_at", "stuck", "polls", "duration", "delay", "probability",
               "DELAY", "Polls"]

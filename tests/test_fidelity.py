@@ -22,9 +22,9 @@ from mock_server.providers.aidge import service as aidge_service
 from mock_server.providers.topview import service as topview_service
 from mock_server.settings import Settings, resolve
 from mock_server.testing import InProcessMock
-from tests.aidge_calls import CUT_OUT, DOCS_URL, checked, v2_query
-from tests.conftest import CHECK, CREDENTIAL, DEMO, QUERY, Api
+from tests.aidge_calls import AidgeApi, v2_query
 from tests.docs_examples import DOCS
+from tests.topview_calls import CHECK, CREDENTIAL, DEMO, QUERY, Api
 
 DOCS_TASK = "56eac11a862143989e9cc63f8b213a2d"
 DOCS_000 = DOCS / "000_c9e614f3311d5d02.txt"
@@ -208,9 +208,8 @@ def test_cloudfront_urls_die_after_72_h_and_a_new_query_signs_fresh_ones(api: Ap
 # --- 4. Aidge result URLs as in the docs ---------------------------------------------------
 
 def aidge_cut(api: Api, body: dict | None = None, **query: str) -> dict:
-    body = body or {"imageUrl": DOCS_URL, "backGroundType": "WHITE_BACKGROUND"}
-    params = {**v2_query(int(api.engine.clock.now() * 1000)), **query}
-    return checked(api.http.post(CUT_OUT, params=params, json=body))
+    aidge = api.view(AidgeApi)
+    return aidge.cut(body, params={**v2_query(aidge.now_ms()), **query})
 
 
 def test_docs_result_name_and_expires_from_the_docs_request_time() -> None:

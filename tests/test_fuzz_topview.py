@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 import contracts
 from mock_server.settings import Settings
 from mock_server.testing import InProcessMock
-from tests.conftest import DEMO
+from tests.topview_calls import DEMO
 
 OPERATIONS = contracts.operations("topview")["operations"]
 FUZZ = settings(max_examples=60, deadline=None,

@@ -23,7 +23,7 @@ from mock_server.core.journal import DETAIL_MAX, FIELD_MAX, Journal
 from mock_server.settings import Settings
 from mock_server.testing import InProcessMock, running_server
 from tests.aidge_calls import CUT_OUT, v2_query
-from tests.conftest import DEMO, QUERY, SUBMIT, Api, topview_body
+from tests.topview_calls import DEMO, QUERY, SUBMIT, Api, topview_body
 
 MiB = 1024 * 1024
 

@@ -11,7 +11,7 @@ import pytest
 from mock_server.app import create_app
 from mock_server.settings import Settings
 from tests.aidge_calls import CUT_OUT, DOCS_URL, v2_query
-from tests.conftest import CREDIT, DEMO, QUERY, SUBMIT, TV, Api
+from tests.topview_calls import CREDIT, DEMO, QUERY, SUBMIT, TV, Api
 
 DOCS_TASK = "4274b375c30844c8bd0b1e4b6e44fb5f"   # a docs fixture task (S3 result URLs)
 

@@ -12,17 +12,15 @@ from hypothesis import strategies as st
 from mock_server.core import imaging
 from mock_server.core.urlregistry import MAX_URLS, Registered, RegistryFull, RemoteUrls
 from mock_server.testing import InProcessMock
-from tests.aidge_calls import CUT_OUT, DOCS_URL, checked, v2_query
-from tests.conftest import Api
+from tests.aidge_calls import DOCS_URL, AidgeApi
+from tests.topview_calls import Api
 
 PHOTO = imaging.encode(imaging.synthetic_product("remote", 300, 200), "png")
 URL = "https://cdn.example.com/products/42.png"
 
 
 def cut(api: Api, url: str) -> dict[str, Any]:
-    params = v2_query(int(api.engine.clock.now() * 1000))
-    return checked(api.http.post(CUT_OUT, params=params,
-                                 json={"imageUrl": url, "backGroundType": "TRANSPARENT"}))
+    return api.view(AidgeApi).cut({"imageUrl": url, "backGroundType": "TRANSPARENT"})
 
 
 def admin(api_or_mock: Any, method: str, **kw: Any) -> Any:

@@ -32,7 +32,7 @@ from mock_server.core import imaging  # noqa: E402
 from mock_server.providers.aidge import signing  # noqa: E402
 from mock_server.settings import Settings  # noqa: E402
 from mock_server.testing import SyncASGITransport  # noqa: E402
-from tests.conftest import DEMO  # noqa: E402
+from tests.topview_calls import DEMO  # noqa: E402
 
 AIDGE_KEY, AIDGE_SECRET = "512345", "S4etzZ73nF08vOXVhk3wZjIaLSHw0123"  # the samples' demo (A15)
 SYSTEM = set(contracts.load("aidge", "gateway.request")["properties"])  # app_key, sign, ...

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from mock_server.cli import main
 from mock_server.settings import Settings, resolve
 from mock_server.testing import InProcessMock
-from tests.conftest import DEMO, SUBMIT
+from tests.topview_calls import DEMO, SUBMIT
 
 
 def test_defaults_are_safe() -> None:

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from mock_server.core import imaging
-from tests.conftest import CHECK, CREDENTIAL, CREDIT, DEMO, QUERY, SUBMIT, Api, topview_body
+from tests.topview_calls import CHECK, CREDENTIAL, CREDIT, DEMO, QUERY, SUBMIT, Api, topview_body
 
 PHOTO = imaging.encode(imaging.synthetic_product("flow", 400, 300, (100, 40, 260, 280)), "png")
 
