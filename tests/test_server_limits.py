@@ -245,7 +245,7 @@ def test_shutdown_wakes_an_injected_delay_and_answers_in_the_provider_shape() ->
             f"{served.url}{CREDIT}", headers={**DEMO, "X-Mock-Fault": "delay=30"},
             timeout=20)))
         request.start()
-        time.sleep(0.5)  # the request is in its delay
+        time.sleep(2.0)  # the request is in its delay (generous: CI machines may be loaded)
         started = time.monotonic()
         served.process.send_signal(signal.SIGTERM)
         assert served.process.wait(timeout=10) == 0
