@@ -15,24 +15,22 @@ from typing import Any
 
 import httpx
 import pytest
-
-schemathesis = pytest.importorskip("schemathesis")
-
-from hypothesis import HealthCheck, settings  # noqa: E402
-from schemathesis.config import SchemathesisConfig  # noqa: E402
-from schemathesis.specs.openapi.checks import (  # noqa: E402
+import schemathesis  # a test extra: a missing install must fail, not skip
+from hypothesis import HealthCheck, settings
+from schemathesis.config import SchemathesisConfig
+from schemathesis.specs.openapi.checks import (
     missing_required_header,
     negative_data_rejection,
     positive_data_acceptance,
 )
 
-import contracts  # noqa: E402
-from mock_server.app import create_app  # noqa: E402
-from mock_server.core import imaging  # noqa: E402
-from mock_server.providers.aidge import signing  # noqa: E402
-from mock_server.settings import Settings  # noqa: E402
-from mock_server.testing import SyncASGITransport  # noqa: E402
-from tests.topview_calls import DEMO  # noqa: E402
+import contracts
+from mock_server.app import create_app
+from mock_server.core import imaging
+from mock_server.providers.aidge import signing
+from mock_server.settings import Settings
+from mock_server.testing import SyncASGITransport
+from tests.topview_calls import DEMO
 
 AIDGE_KEY, AIDGE_SECRET = "512345", "S4etzZ73nF08vOXVhk3wZjIaLSHw0123"  # the samples' demo (A15)
 SYSTEM = set(contracts.load("aidge", "gateway.request")["properties"])  # app_key, sign, ...
@@ -267,4 +265,4 @@ def test_a_wrong_method_gets_405_with_allow(http: httpx.Client) -> None:
     assert response.status_code == 405
     assert response.headers["allow"] == "POST"
     assert response.json()["code"] == "405"
-    assert http.put("/topview/openapi.json").headers["allow"] == "GET"
+    assert http.put("/topview/openapi.json").headers["allow"] == "GET, HEAD"  # D46
