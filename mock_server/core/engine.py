@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from mock_server.core.accounts import Accounts
 from mock_server.core.clock import Clock
@@ -17,11 +18,19 @@ from mock_server.core.tasks import TaskEngine
 from mock_server.core.urlregistry import RemoteUrls
 from mock_server.settings import Settings
 
+if TYPE_CHECKING:
+    from mock_server.core.provider import Provider
+
 
 class Engine:
-    def __init__(self, settings: Settings, providers: list[Any]) -> None:
+    def __init__(self, settings: Settings, providers: Sequence[Provider]) -> None:
         self.settings = settings
-        self.providers = providers
+        self.providers = list(providers)
+        names = {p.name for p in providers}
+        unknown = sorted(set(settings.accounts) - names)
+        if unknown:
+            raise ValueError(f"accounts: no provider {', '.join(map(repr, unknown))} "
+                             f"(providers: {', '.join(sorted(names))})")
         self.clock = Clock(settings.clock, settings.speed)
         # Per start when unseeded; kept across resets so a URL handed out keeps verifying (D61).
         secret = new_secret(settings.seed) if settings.seed is not None \
@@ -35,7 +44,7 @@ class Engine:
         # CloudFront distribution -> the bucket behind it, as each provider declares.
         self.cloudfront_origins: dict[str, str] = {}
         for provider in providers:
-            self.cloudfront_origins.update(getattr(provider, "cloudfront_origins", {}))
+            self.cloudfront_origins.update(provider.cloudfront_origins)
         self.reset(keep_clock=True)
 
     def reset(self, keep_clock: bool = False) -> None:
@@ -54,3 +63,10 @@ class Engine:
         for provider in self.providers:
             self.state[provider.name] = provider.fresh_state()
             provider.seed(self)
+            self._configured_accounts(provider)
+
+    def _configured_accounts(self, provider: Provider) -> None:
+        """The config file's accounts, checked as the admin API checks them (D85): a bad one
+        stops the start with a ``ValueError`` naming it."""
+        for entry in self.settings.accounts.get(provider.name, []):
+            self.accounts.add(provider.config_account(self, entry))

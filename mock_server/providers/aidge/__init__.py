@@ -2,28 +2,30 @@
 
 from __future__ import annotations
 
-from mock_server.core.accounts import Account, LimitRange
+from collections.abc import Mapping
+from typing import Any
+
+from mock_server.core.accounts import Account, from_config
 from mock_server.core.endpoints import ProviderApp
 from mock_server.core.engine import Engine
+from mock_server.core.provider import ProviderBase
 from mock_server.providers.aidge import fixtures, routes, service
 
 
-class Aidge:
+class Aidge(ProviderBase):
     name = service.PROVIDER
     prefix = "/aidge"
     hosts = ("api.aidc-ai.com", "cn-api.aidc-ai.com")
-    # Limits the admin API may set in an account's ``extra``; null turns a rate limit off.
-    account_limits = {"trial_quota": LimitRange(0, 10**9), "quota": LimitRange(0, 10**9),
-                      "qps": LimitRange(1, 10**6, nullable=True),
-                      "burst": LimitRange(1, 10**6, nullable=True)}
+    limits = fixtures.AidgeLimits  # what the admin API and config may set in ``extra``
 
     def new_account(self, engine: Engine, key: str, secret: str) -> Account:
         """An account created through the admin API: the demo account's limits (rate limits
         off on the virtual clock, D64)."""
         return fixtures.account(key, secret, rates_on=engine.settings.clock == "real")
 
-    def fresh_state(self) -> None:
-        return None
+    def config_account(self, engine: Engine, entry: Mapping[str, Any]) -> Account:
+        return from_config(self.name, entry, fixtures.CONFIG_NAMES, self.limits,
+                           lambda key, secret: self.new_account(engine, key, secret))
 
     def seed(self, engine: Engine) -> None:
         fixtures.seed(engine)

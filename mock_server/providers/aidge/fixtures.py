@@ -2,31 +2,41 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
-from mock_server.core.accounts import Account
+from mock_server.core.accounts import Account, LimitRange, LimitRecord
 from mock_server.core.engine import Engine
 from mock_server.providers.aidge.service import PROVIDER
 
 DEMO_APP_KEY = "512345"
 DEMO_SECRET = "S4etzZ73nF08vOXVhk3wZjIaLSHw0123"
-LIMITS = {"trial_quota": 100, "quota": 1000, "qps": 10, "burst": 50}   # A5, A7, A21
 RATES = ("qps", "burst")
+CONFIG_NAMES = ("app_key", "secret")  # the config file's words for key and secret
+
+
+@dataclass
+class AidgeLimits(LimitRecord):
+    """An Aidge account's quotas and rate limits (A5, A7, A21); null turns a rate limit off."""
+
+    RANGES: ClassVar[Mapping[str, LimitRange]] = {
+        "trial_quota": LimitRange(0, 10**9), "quota": LimitRange(0, 10**9),
+        "qps": LimitRange(1, 10**6, nullable=True), "burst": LimitRange(1, 10**6, nullable=True)}
+
+    trial_quota: int = 100
+    quota: int = 1000
+    qps: int | None = 10
+    burst: int | None = 50
 
 
 def account(app_key: str, secret: str, *, rates_on: bool = True, **limits: Any) -> Account:
     """``rates_on=False`` (the virtual clock, D64): ``qps``/``burst`` not given are off (None)."""
-    extra: dict[str, Any] = {}
-    for name, default in LIMITS.items():
-        value = limits.get(name, default if rates_on or name not in RATES else None)
-        extra[name] = None if value is None else int(value)
+    extra = AidgeLimits() if rates_on else AidgeLimits(qps=None, burst=None)
+    extra.update(limits)
     return Account(PROVIDER, app_key, secret, credits=0.0, concurrency=0, extra=extra)
 
 
 def seed(engine: Engine) -> None:
     rates_on = engine.settings.clock == "real"  # D64: a test meets a limit only if it asks
     engine.accounts.add(account(DEMO_APP_KEY, DEMO_SECRET, rates_on=rates_on))
-    for spec in engine.settings.accounts.get(PROVIDER, []):
-        limits = {k: v for k, v in spec.items() if k in LIMITS}
-        engine.accounts.add(account(str(spec["app_key"]), str(spec["secret"]),
-                                    rates_on=rates_on, **limits))

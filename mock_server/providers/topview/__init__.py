@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
-from mock_server.core.accounts import Account, LimitRange
+from collections.abc import Mapping
+from typing import Any
+
+from mock_server.core.accounts import Account, from_config
 from mock_server.core.endpoints import ProviderApp
 from mock_server.core.engine import Engine
+from mock_server.core.provider import ProviderBase
 from mock_server.providers.topview import fixtures, routes, service
 
 
-class Topview:
+class Topview(ProviderBase):
     name = service.PROVIDER
     prefix = "/topview"
     hosts = ("api.topview.ai",)
     cloudfront_origins = {service.DISTRIBUTION: service.RESULT_BUCKET}
-    account_limits: dict[str, LimitRange] = {}  # no provider limits beyond credits
+    # limits: none beyond credits and concurrency (ProviderBase's NoLimits)
 
-    def new_account(self, engine: Engine, key: str, secret: str) -> Account:
-        return Account(self.name, key, secret)
+    def config_account(self, engine: Engine, entry: Mapping[str, Any]) -> Account:
+        return from_config(self.name, entry, fixtures.CONFIG_NAMES, self.limits,
+                           lambda key, secret: self.new_account(engine, key, secret))
 
     def fresh_state(self) -> service.TopviewState:
         return service.TopviewState()

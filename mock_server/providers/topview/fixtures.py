@@ -27,6 +27,7 @@ from mock_server.providers.topview.service import (
 
 DEMO_UID = "NsDAaOPF4jLuAie4ewyg"
 DEMO_API_KEY = "sk-vEsneECh1J5eKHUw4vxHI61e7FvXPnPE1625PmSt3HB"
+CONFIG_NAMES = ("uid", "api_key")  # the config file's words for key and secret
 SIZE = 720                                  # docs: mask 720 x 720
 SUBJECT = (96, 0, 624, 720)                 # docs: cut-out 528 x 720
 
@@ -71,11 +72,6 @@ def removed(file_id: str) -> tuple[bytes, bytes]:
 def seed(engine: Engine) -> None:
     engine.accounts.add(Account(PROVIDER, DEMO_UID, DEMO_API_KEY, credits=1000.0,
                                 concurrency=8))
-    for spec in engine.settings.accounts.get(PROVIDER, []):
-        engine.accounts.add(Account(
-            PROVIDER, str(spec["uid"]), str(spec["api_key"]),
-            credits=float(spec.get("credits", 1000.0)),
-            concurrency=int(spec.get("concurrency", 8))))
     files = service.state(engine).files
     for file_id in (*(t.source_id for t in DOCS_TASKS), *DOCS_IMAGES):
         key = f"user_upload/{DEMO_UID}/{file_id}.png"
