@@ -3,6 +3,11 @@
 CLI flags and `BGMOCK_<NAME>` environment variables map onto the same fields; a JSON or TOML
 config file (``--config``) may set any field plus ``accounts``. Precedence, lowest first:
 defaults, config file, environment, command line.
+
+The mock's own knobs are :class:`CoreSettings`; each provider declares its own in a settings
+record (``mock_server.providers.SETTINGS``, D87), which :class:`Settings` carries as flat fields
+``<provider>_<name>`` (``aidge_url_ttl``: the names users' scripts already use) and hands out
+typed with :meth:`CoreSettings.provider`.
 """
 
 from __future__ import annotations
@@ -10,15 +15,17 @@ from __future__ import annotations
 import json
 import os
 import tomllib
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import MISSING, dataclass, field, fields, make_dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
+
+from mock_server.providers import SETTINGS as PROVIDER_SETTINGS
 
 MiB = 1024 * 1024
 
 
 @dataclass(frozen=True)
-class Settings:
+class CoreSettings:
     host: str = "127.0.0.1"
     port: int = 8080
     clock: Literal["real", "virtual"] = "real"
@@ -40,9 +47,6 @@ class Settings:
     allow_fetch: bool = False
     fetch_allowlist: tuple[str, ...] = ()      # hosts; ".example.com" matches subdomains
     fetch_timeout: float = 5.0
-    # Aidge: encoded input over this -> 705 (A18); result URLs live this long (A20).
-    aidge_max_image_bytes: int = 10 * MiB
-    aidge_url_ttl: int = 10**9    # the docs' Expires is request time + 10^9 s (D63)
     # Extra accounts per provider, e.g. {"topview": [{"uid": "...", "api_key": "..."}]}.
     accounts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
@@ -53,6 +57,32 @@ class Settings:
             raise ValueError("speed must be > 0")
         if not 0 <= self.port <= 65535:
             raise ValueError("port must be in 0..65535")
+        records = {}
+        for provider, record in PROVIDER_SETTINGS.items():
+            records[provider] = record(**{f.name: getattr(self, f"{provider}_{f.name}")
+                                          for f in fields(record)})  # checks its own ranges
+        object.__setattr__(self, "_providers", records)
+
+    def provider(self, name: str) -> Any:
+        """``name``'s settings record (``settings.provider("aidge").url_ttl``)."""
+        return self._providers[name]  # type: ignore[attr-defined]
+
+
+def _provider_fields() -> list[tuple[str, Any, Any]]:
+    found = []
+    for provider, record in PROVIDER_SETTINGS.items():
+        for spec in fields(record):
+            default = field(default=spec.default) if spec.default is not MISSING \
+                else field(default_factory=spec.default_factory)  # type: ignore[arg-type]
+            found.append((f"{provider}_{spec.name}", spec.type, default))
+    return found
+
+
+# The mock's knobs plus every provider's, flat: ``Settings(aidge_url_ttl=60)``.
+Settings = make_dataclass("Settings", _provider_fields(), bases=(CoreSettings,), frozen=True,
+                          namespace={"__doc__": "Every setting: the mock's and each provider's "
+                                                "(``<provider>_<name>``)."})
+Settings.__module__ = __name__
 
 
 _FIELDS = {f.name: f for f in fields(Settings)}

@@ -1,34 +1,4 @@
-"""Aidge (api.aidc-ai.com): the IOP-style gateway and Image Background Removal."""
+"""Aidge (api.aidc-ai.com): the IOP-style gateway and Image Background Removal.
 
-from __future__ import annotations
-
-from collections.abc import Mapping
-from typing import Any
-
-from mock_server.core.accounts import Account, from_config
-from mock_server.core.endpoints import ProviderApp
-from mock_server.core.engine import Engine
-from mock_server.core.provider import ProviderBase
-from mock_server.providers.aidge import fixtures, routes, service
-
-
-class Aidge(ProviderBase):
-    name = service.PROVIDER
-    prefix = "/aidge"
-    hosts = ("api.aidc-ai.com", "cn-api.aidc-ai.com")
-    limits = fixtures.AidgeLimits  # what the admin API and config may set in ``extra``
-
-    def new_account(self, engine: Engine, key: str, secret: str) -> Account:
-        """An account created through the admin API: the demo account's limits (rate limits
-        off on the virtual clock, D64)."""
-        return fixtures.account(key, secret, rates_on=engine.settings.clock == "real")
-
-    def config_account(self, engine: Engine, entry: Mapping[str, Any]) -> Account:
-        return from_config(self.name, entry, fixtures.CONFIG_NAMES, self.limits,
-                           lambda key, secret: self.new_account(engine, key, secret))
-
-    def seed(self, engine: Engine) -> None:
-        fixtures.seed(engine)
-
-    def app(self, engine: Engine) -> ProviderApp:
-        return routes.app(engine)
+``provider.Aidge`` is what the mock serves; ``settings.AidgeSettings`` its knobs (kept light:
+:mod:`mock_server.settings` reads it before anything else is imported)."""
