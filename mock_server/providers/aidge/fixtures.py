@@ -22,7 +22,7 @@ class AidgeLimits(LimitRecord):
 
     RANGES: ClassVar[Mapping[str, LimitRange]] = {
         "trial_quota": LimitRange(0, 10**9), "quota": LimitRange(0, 10**9),
-        "qps": LimitRange(1, 10**6, nullable=True), "burst": LimitRange(1, 10**6, nullable=True)}
+        "qps": LimitRange(1, 10**9, nullable=True), "burst": LimitRange(1, 10**9, nullable=True)}
 
     trial_quota: int = 100
     quota: int = 1000
