@@ -2,6 +2,8 @@
 
 Every ``serve`` flag can also be set as ``BGMOCK_<NAME>`` (e.g. ``BGMOCK_PORT=9000``) or in the
 ``--config`` file; the command line wins over the environment, which wins over the file.
+A bad setting is one line on stderr, ``bgmock: <where>: <what is wrong>``, and exit status 2;
+a port that cannot be bound, ``bgmock: cannot listen on <host>:<port>: <reason>``, status 3.
 """
 
 from __future__ import annotations
@@ -13,14 +15,20 @@ import sys
 from collections.abc import Sequence
 
 from mock_server import __version__
-from mock_server.settings import Settings, resolve
+from mock_server.settings import Settings, plain, resolve_sources
+
+# Listed here, not read from mock_server.providers (importing them costs ~0.2 s of start-up);
+# tests/test_settings_cli.py checks the two agree.
+PROVIDERS = (("Topview", "/topview"), ("Aidge", "/aidge"))
+EXIT_SETTINGS, EXIT_LISTEN = 2, 3
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bgmock",
-        description="Offline, faithful fakes of image-AI provider APIs "
-                    "(Topview under /topview; admin API under /__admin).")
+        description="Offline, faithful fakes of image-AI provider APIs ("
+                    + "; ".join(f"{name} under {prefix}" for name, prefix in PROVIDERS)
+                    + "; admin API under /__admin).")
     parser.add_argument("--version", action="version", version=f"bgmock {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -31,17 +39,17 @@ def _parser() -> argparse.ArgumentParser:
     d = Settings()
     serve.add_argument("--host", help=f"address to bind (BGMOCK_HOST, default {d.host}; the "
                                       "container uses 0.0.0.0)")
-    serve.add_argument("--port", type=int,
+    serve.add_argument("--port",
                        help=f"port to listen on (BGMOCK_PORT, default {d.port})")
     serve.add_argument("--clock", choices=["real", "virtual"],
                        help="real: wall time; virtual: frozen until POST /__admin/clock/advance "
                             f"(BGMOCK_CLOCK, default {d.clock})")
-    serve.add_argument("--speed", type=float,
+    serve.add_argument("--speed",
                        help="divide every task duration by this factor, e.g. 10 = ten times "
                             f"faster (BGMOCK_SPEED, default {d.speed})")
     serve.add_argument("--instant", action="store_true", default=None,
                        help="tasks finish on their first poll (BGMOCK_INSTANT)")
-    serve.add_argument("--seed", type=int,
+    serve.add_argument("--seed",
                        help="seed for ids, signing keys and fault draws: the same ids every run "
                             "(BGMOCK_SEED; default: fresh ids each start and reset)")
     serve.add_argument("--config", help="JSON or TOML file with any setting plus 'accounts' "
@@ -55,6 +63,20 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-level", dest="log_level",
                        choices=["critical", "error", "warning", "info", "debug"],
                        help=f"log level (BGMOCK_LOG_LEVEL, default {d.log_level})")
+    limits = serve.add_argument_group(
+        "connection limits", "a long-running shared mock's guards (also BGMOCK_<NAME>)")
+    limits.add_argument("--max-connections", dest="max_connections",
+                        help="connections served at once; one more gets 503 "
+                             f"(default {d.max_connections})")
+    limits.add_argument("--header-timeout", dest="header_timeout",
+                        help="seconds a connection has to send its request head "
+                             f"(default {d.header_timeout:g})")
+    limits.add_argument("--keep-alive-timeout", dest="keep_alive_timeout",
+                        help="seconds an idle keep-alive connection stays open "
+                             f"(default {d.keep_alive_timeout:g})")
+    limits.add_argument("--shutdown-timeout", dest="shutdown_timeout",
+                        help="seconds in-flight requests get on SIGTERM "
+                             f"(default {d.shutdown_timeout:g})")
 
     openapi = commands.add_parser("openapi", help="print a provider's OpenAPI 3.1 document")
     openapi.add_argument("provider")
@@ -62,23 +84,37 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def serve(settings: Settings) -> int:
-    import uvicorn
+def _fail(message: str, status: int) -> int:
+    print(f"bgmock: {message}", file=sys.stderr)
+    return status
 
+
+def serve(settings: Settings, accounts_from: str = "accounts") -> int:
+    """Build the app (which checks the accounts), bind the port, then hand over to uvicorn."""
+    from mock_server import server
     from mock_server.app import create_app
+    from mock_server.providers import all_providers
 
-    app = create_app(settings)
+    known = {p.name for p in all_providers()}
+    unknown = sorted(set(settings.accounts) - known)
+    if unknown:
+        return _fail(f"{accounts_from}: accounts.{plain(unknown[0])}: unknown provider "
+                     f"(known: {', '.join(sorted(known))})", EXIT_SETTINGS)
+    try:
+        app = create_app(settings)
+    except ValueError as exc:  # a configured account the provider refuses
+        return _fail(f"{accounts_from}: {exc}", EXIT_SETTINGS)
+    try:
+        sockets = server.listen(settings.host, settings.port)
+    except OSError as exc:
+        return _fail(f"cannot listen on {server.address(settings.host, settings.port)}: "
+                     f"{exc.strerror or exc}", EXIT_LISTEN)
     # uvicorn handles SIGTERM/SIGINT (stop accepting, finish in-flight requests, shut down),
     # then re-raises the signal into the handler that was there before. A quiet handler here
     # turns a graceful stop into exit status 0 instead of death by signal.
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: None)
-    config = uvicorn.Config(app, host=settings.host, port=settings.port,
-                            log_level=settings.log_level, timeout_graceful_shutdown=5,
-                            # below info the lines are dropped anyway: skip building them
-                            access_log=settings.log_level in ("info", "debug"),
-                            server_header=False)
-    uvicorn.Server(config).run()
+    server.run(app, settings, sockets)
     return 0
 
 
@@ -103,8 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     options = {k: v for k, v in vars(args).items() if k != "command"}
     try:
-        settings = resolve(options)
-    except (ValueError, OSError) as exc:
-        print(f"bgmock: {exc}", file=sys.stderr)
-        return 2
-    return serve(settings)
+        settings, sources = resolve_sources(options)
+    except ValueError as exc:
+        return _fail(str(exc), EXIT_SETTINGS)
+    return serve(settings, sources.get("accounts", "accounts"))

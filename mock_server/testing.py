@@ -142,15 +142,17 @@ class MockServer(MockControls):
     """uvicorn serving the mock on a free loopback port, in a background thread."""
 
     def __init__(self, settings: Settings | None = None) -> None:
-        import uvicorn
+        from mock_server import server as serving
 
         settings = settings or Settings(clock="virtual")
         port = settings.port if settings.port else free_port(settings.host)
         self.settings = replace(settings, port=port)
         self.app = create_app(self.settings)
         self.engine = self.app.state.engine
-        self.server = uvicorn.Server(uvicorn.Config(self.app, host=self.settings.host,
-                                                    port=port, log_level="warning"))
+        # the same protocol, limits and shutdown as `bgmock serve`, quieter
+        config = serving.config(self.app, replace(self.settings, log_level="warning"))
+        config.host, config.port = self.settings.host, port
+        self.server = serving.Server(config, self.engine)
         self._thread = threading.Thread(target=self.server.run, daemon=True)
         super().__init__(httpx.Client(timeout=30), f"http://{self.settings.host}:{port}")
 

@@ -75,14 +75,15 @@ def test_todays_documented_config_accounts_still_load(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("accounts", "message"), [
-    ({"aidge": [{"app_key": "k", "secret": "s", "quota": "ten"}]}, "extra.quota must be"),
-    ({"aidge": [{"app_key": "k", "secret": "s", "qps": 0}]}, "extra.qps must be"),
-    ({"aidge": [{"app_key": "k"}]}, "'secret' must be a string"),
+    ({"aidge": [{"app_key": "k", "secret": "s", "quota": "ten"}]},
+     r"accounts.aidge\[0\].quota: expected an integer"),
+    ({"aidge": [{"app_key": "k", "secret": "s", "qps": 0}]}, r"accounts.aidge\[0\].qps: must be"),
+    ({"aidge": [{"app_key": "k"}]}, r"accounts.aidge\[0\].secret: required"),
     ({"aidge": [{"app_key": "k", "secret": "s", "rpm": 1}]}, "unknown field 'rpm'"),
-    ({"topview": [{"uid": "u", "api_key": "k", "credits": -1}]}, "credits must be"),
-    ({"topview": [{"uid": "u", "api_key": "k", "concurrency": 2.5}]}, "concurrency must be"),
-    ({"topview": ["u"]}, "each account must be an object"),
-    ({"topveiw": [{"uid": "u", "api_key": "k"}]}, "no provider 'topveiw'"),
+    ({"topview": [{"uid": "u", "api_key": "k", "credits": -1}]}, "credits: must be"),
+    ({"topview": [{"uid": "u", "api_key": "k", "concurrency": 2.5}]}, "concurrency: expected"),
+    ({"topview": ["u"]}, "expected a table"),
+    ({"topveiw": [{"uid": "u", "api_key": "k"}]}, "accounts.topveiw: unknown provider"),
 ])
 def test_a_bad_config_account_stops_the_start_naming_it(accounts: dict[str, Any],
                                                         message: str) -> None:
@@ -134,5 +135,5 @@ def test_provider_settings_come_from_the_registry_under_their_old_names() -> Non
     assert settings.provider("aidge").url_ttl == settings.aidge_url_ttl == 60
     assert settings.provider("aidge").max_image_bytes == 99
     assert Settings(aidge_url_ttl=5).provider("aidge").url_ttl == 5
-    with pytest.raises(ValueError, match="aidge_url_ttl must be"):
+    with pytest.raises(ValueError, match="aidge_url_ttl: must be in 1"):
         Settings(aidge_url_ttl=-5)

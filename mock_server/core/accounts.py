@@ -151,49 +151,6 @@ def check_changes(changes: Mapping[str, Any], limits: type[LimitRecord]) -> dict
     return checked
 
 
-def from_config(provider: str, entry: Any, names: tuple[str, str], limits: type[LimitRecord],
-                new: Callable[[str, str], Account]) -> Account:
-    """An account from the config file's ``accounts`` list: ``names`` are the provider's words
-    for key and secret (``uid``/``api_key``), the rest are ``credits``, ``concurrency`` and
-    the provider's limits, checked as the admin API checks them (``ValueError`` names the
-    problem, so a bad config file fails at start-up)."""
-    key_name, secret_name = names
-    if not isinstance(entry, Mapping):
-        raise ValueError(f"accounts.{provider}: each account must be an object")
-    if not isinstance(entry.get(key_name), str | int) or isinstance(entry.get(key_name), bool):
-        raise ValueError(f"accounts.{provider}: {key_name!r} must be a string")
-    if not isinstance(entry.get(secret_name), str | int) \
-            or isinstance(entry.get(secret_name), bool):
-        raise ValueError(f"accounts.{provider}: {secret_name!r} must be a string")
-    key = str(entry[key_name])
-    changes: dict[str, Any] = {"secret": str(entry[secret_name])}
-    extra = {}
-    for name, value in entry.items():
-        if name in names:
-            continue
-        if name in ("credits", "concurrency"):
-            changes[name] = value
-        elif name in limits.RANGES:
-            extra[name] = value
-        else:
-            valid = ", ".join((*names, "credits", "concurrency", *sorted(limits.RANGES)))
-            raise ValueError(f"accounts.{provider}: unknown field {_name(name)} ({valid})")
-    if extra:
-        changes["extra"] = extra
-    try:
-        check_key(key)
-        checked = check_changes(changes, limits)
-    except ValueError as exc:
-        raise ValueError(f"accounts.{provider} {_name(key)}: {exc}") from None
-    account = new(key, checked.pop("secret"))
-    for name, value in checked.items():
-        if name == "extra":
-            account.extra.update(value)
-        else:
-            setattr(account, name, value)
-    return account
-
-
 class Accounts:
     def __init__(self) -> None:
         self._accounts: dict[tuple[str, str], Account] = {}

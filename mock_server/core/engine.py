@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -27,10 +28,12 @@ class Engine:
         self.settings = settings
         self.providers = list(providers)
         names = {p.name for p in providers}
-        unknown = sorted(set(settings.accounts) - names)
+        unknown = sorted(set(settings.accounts) - names, key=str)
         if unknown:
-            raise ValueError(f"accounts: no provider {', '.join(map(repr, unknown))} "
-                             f"(providers: {', '.join(sorted(names))})")
+            raise ValueError(f"accounts.{unknown[0]}: unknown provider "
+                             f"(known: {', '.join(sorted(names))})")
+        self.stopping = False  # the server is shutting down (see stop())
+        self._pauses: set[asyncio.Future[None]] = set()
         self.clock = Clock(settings.clock, settings.speed)
         # Per start when unseeded; kept across resets so a URL handed out keeps verifying (D61).
         secret = new_secret(settings.seed) if settings.seed is not None \
@@ -63,10 +66,28 @@ class Engine:
         for provider in self.providers:
             self.state[provider.name] = provider.fresh_state()
             provider.seed(self)
-            self._configured_accounts(provider)
 
-    def _configured_accounts(self, provider: Provider) -> None:
-        """The config file's accounts, checked as the admin API checks them (D85): a bad one
-        stops the start with a ``ValueError`` naming it."""
-        for entry in self.settings.accounts.get(provider.name, []):
-            self.accounts.add(provider.config_account(self, entry))
+    async def pause(self, seconds: float) -> None:
+        """An injected delay (``X-Mock-Fault: delay``), cut short when the server stops."""
+        if self.stopping or seconds <= 0:
+            return
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+        timer = loop.call_later(seconds, _finish, done)
+        self._pauses.add(done)
+        try:
+            await done
+        finally:
+            timer.cancel()
+            self._pauses.discard(done)
+
+    def stop(self) -> None:
+        """The server is shutting down: end every injected delay now, start no new one."""
+        self.stopping = True
+        for done in list(self._pauses):
+            done.get_loop().call_soon_threadsafe(_finish, done)
+
+
+def _finish(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)

@@ -11,7 +11,6 @@ never a 500 with a traceback.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -166,7 +165,7 @@ async def perform(spec: Spec, engine: Engine, op: Bound, request: HTTPConnection
                 raise ControlError(f"X-Mock-Fault: {spec.name} has no error code "
                                    f"{fault.error!r}") from exc
         if fault.delay:
-            await asyncio.sleep(fault.delay)
+            await engine.pause(fault.delay)  # ends early on shutdown
         account = spec.authenticate(incoming, engine) if op.needs_auth else None
         if unreadable is not None:
             outcome.detail = {"problem": unreadable}

@@ -183,9 +183,6 @@ class _Fake(ProviderBase):
     def seed(self, engine: Engine) -> None:
         engine.accounts.add(Account(self.name, KEY, SECRET))
 
-    def config_account(self, engine: Engine, entry: Any) -> Account:  # pragma: no cover
-        raise ValueError("no configured accounts")
-
     def app(self, engine: Engine) -> ProviderApp:
         return ProviderApp(self.spec(engine), engine, self.handlers, self.public)
 

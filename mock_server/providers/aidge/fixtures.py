@@ -9,11 +9,11 @@ from typing import Any, ClassVar
 from mock_server.core.accounts import Account, LimitRange, LimitRecord
 from mock_server.core.engine import Engine
 from mock_server.providers.aidge.service import PROVIDER
+from mock_server.settings import check_record, integer, text
 
 DEMO_APP_KEY = "512345"
 DEMO_SECRET = "S4etzZ73nF08vOXVhk3wZjIaLSHw0123"
 RATES = ("qps", "burst")
-CONFIG_NAMES = ("app_key", "secret")  # the config file's words for key and secret
 
 
 @dataclass
@@ -40,3 +40,26 @@ def account(app_key: str, secret: str, *, rates_on: bool = True, **limits: Any) 
 def seed(engine: Engine) -> None:
     rates_on = engine.settings.clock == "real"  # D64: a test meets a limit only if it asks
     engine.accounts.add(account(DEMO_APP_KEY, DEMO_SECRET, rates_on=rates_on))
+    for spec in configured(engine.settings.accounts.get(PROVIDER, [])):
+        engine.accounts.add(account(spec.pop("app_key"), spec.pop("secret"),
+                                    rates_on=rates_on, **spec))
+
+
+# Config accounts: each limit a whole number in the range its record declares (D85).
+ACCOUNT_FIELDS = {"app_key": text(), "secret": text(),
+                  **{name: integer(limit.low, limit.high)
+                     for name, limit in AidgeLimits.RANGES.items()}}
+
+
+def configured(specs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The config file's Aidge accounts, checked, or ``ValueError`` naming the bad field,
+    e.g. ``accounts.aidge[0].secret: required``."""
+    checked, seen = [], set()
+    for i, spec in enumerate(specs):
+        where = f"accounts.{PROVIDER}[{i}]"
+        values = check_record(where, spec, ACCOUNT_FIELDS, required=("app_key", "secret"))
+        if values["app_key"] in seen:
+            raise ValueError(f"{where}.app_key: {values['app_key']!r} appears twice")
+        seen.add(values["app_key"])
+        checked.append(values)
+    return checked

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
-from mock_server.core.accounts import Account, from_config
+from mock_server.core.accounts import Account
 from mock_server.core.endpoints import ProviderApp
 from mock_server.core.engine import Engine
 from mock_server.core.provider import ProviderBase
@@ -22,10 +19,6 @@ class Aidge(ProviderBase):
         """An account created through the admin API: the demo account's limits (rate limits
         off on the virtual clock, D64)."""
         return fixtures.account(key, secret, rates_on=engine.settings.clock == "real")
-
-    def config_account(self, engine: Engine, entry: Mapping[str, Any]) -> Account:
-        return from_config(self.name, entry, fixtures.CONFIG_NAMES, self.limits,
-                           lambda key, secret: self.new_account(engine, key, secret))
 
     def seed(self, engine: Engine) -> None:
         fixtures.seed(engine)

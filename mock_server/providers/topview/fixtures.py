@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from mock_server.core import imaging
 from mock_server.core.accounts import Account
@@ -24,10 +25,10 @@ from mock_server.providers.topview.service import (
     RemovedBackground,
     TopviewFile,
 )
+from mock_server.settings import check_record, integer, number, text
 
 DEMO_UID = "NsDAaOPF4jLuAie4ewyg"
 DEMO_API_KEY = "sk-vEsneECh1J5eKHUw4vxHI61e7FvXPnPE1625PmSt3HB"
-CONFIG_NAMES = ("uid", "api_key")  # the config file's words for key and secret
 SIZE = 720                                  # docs: mask 720 x 720
 SUBJECT = (96, 0, 624, 720)                 # docs: cut-out 528 x 720
 
@@ -69,9 +70,31 @@ def removed(file_id: str) -> tuple[bytes, bytes]:
     return cutout, mask
 
 
+ACCOUNT_FIELDS = {"uid": text(), "api_key": text(), "credits": number(0, 1e12),
+                  "concurrency": integer(0, 10_000)}
+
+
+def configured_accounts(specs: list[dict[str, Any]]) -> list[Account]:
+    """The config file's Topview accounts, or ``ValueError`` naming the bad field, e.g.
+    ``accounts.topview[0].api_key: required``."""
+    accounts, seen = [], set()
+    for i, spec in enumerate(specs):
+        where = f"accounts.{PROVIDER}[{i}]"
+        values = check_record(where, spec, ACCOUNT_FIELDS, required=("uid", "api_key"))
+        if values["uid"] in seen:
+            raise ValueError(f"{where}.uid: {values['uid']!r} appears twice")
+        seen.add(values["uid"])
+        accounts.append(Account(PROVIDER, values["uid"], values["api_key"],
+                                credits=values.get("credits", 1000.0),
+                                concurrency=values.get("concurrency", 8)))
+    return accounts
+
+
 def seed(engine: Engine) -> None:
     engine.accounts.add(Account(PROVIDER, DEMO_UID, DEMO_API_KEY, credits=1000.0,
                                 concurrency=8))
+    for account in configured_accounts(engine.settings.accounts.get(PROVIDER, [])):
+        engine.accounts.add(account)
     files = service.state(engine).files
     for file_id in (*(t.source_id for t in DOCS_TASKS), *DOCS_IMAGES):
         key = f"user_upload/{DEMO_UID}/{file_id}.png"
