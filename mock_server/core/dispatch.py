@@ -8,6 +8,7 @@ static, so one dict lookup replaces regex route matching on the hot path.
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -38,6 +39,7 @@ from mock_server.core.pipeline import (
 )
 from mock_server.core.websocket import serve
 
+log = logging.getLogger(__name__)
 MAX_ITEMS = 1000  # operations one request may carry (each is run and journalled)
 
 
@@ -142,6 +144,7 @@ class Dispatcher:
             except ProviderError as exc:
                 outcome.error = exc
             except Exception:
+                log.exception("%s %s: rendering failed", self.spec.name, outcome.operation)
                 outcome.error = self.spec.internal_error(incoming)
         assert outcome.error is not None
         return outcome.error.response()
@@ -150,6 +153,7 @@ class Dispatcher:
         try:
             response = self.spec.render_many(incoming, outcomes)
         except Exception:
+            log.exception("%s: rendering %d outcomes failed", self.spec.name, len(outcomes))
             error = self.spec.internal_error(incoming)
             for outcome in outcomes:
                 outcome.error = outcome.error or error
