@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 import uvicorn
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 from websockets.sync.client import connect
@@ -112,6 +114,23 @@ def test_a_message_naming_several_operations_gets_one_frame(client: TestClient) 
     assert frame["data"] == [{"taskType": "add", "taskUUID": "a", "sum": 5}]
     assert frame["errors"][0]["code"] == "unsupportedTaskType"
     assert [e["operation"] for e in journal(client, "batch")] == ["add", ""]
+
+
+@settings(max_examples=100, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(frames=st.lists(st.text(max_size=40) | st.binary(max_size=40), min_size=1, max_size=5))
+def test_any_frames_get_an_answer_each_and_the_socket_stays(client: TestClient,
+                                                           frames: list[str | bytes]) -> None:
+    with client.websocket_connect("/batch/v1", headers=AUTH) as ws:
+        for frame in frames:
+            if isinstance(frame, bytes):
+                ws.send_bytes(frame)
+            else:
+                ws.send_text(frame)
+            answer = ws.receive_json()
+            assert set(answer) <= {"data", "errors"} and answer
+        ws.send_json([{"taskType": "echo", "taskUUID": "last", "text": "ok"}])
+        assert ws.receive_json()["data"][0]["taskUUID"] == "last"
 
 
 # --- over the wire ------------------------------------------------------------------------

@@ -76,7 +76,7 @@ class Dispatcher:
         incoming.request_id = spec.request_id()
         incoming.key = spec.key_of(incoming)
         header_text = incoming.headers.get("x-mock-fault")
-        outcomes: list[Outcome] = []
+        outcomes: tuple[Outcome, ...] | list[Outcome]
         try:
             try:
                 header = parse(header_text) if header_text else None
@@ -85,20 +85,20 @@ class Dispatcher:
             if self.plain is not None:
                 outcome = await perform(spec, engine, self.plain, request, incoming,
                                         incoming.params, unreadable, header)
-                outcomes.append(outcome)
+                outcomes = (outcome,)
                 response = self._render(incoming, outcome)
             elif self.route.style == "field":
                 outcome = await self._by_field(request, incoming, unreadable, header)
-                outcomes.append(outcome)
+                outcomes = (outcome,)
                 response = self._render(incoming, outcome)
             else:
                 outcomes = await self._per_item(request, incoming, unreadable, header)
                 response = self._render_many(incoming, outcomes)
         except ControlError as exc:
             name = self.plain.name if self.plain is not None else ""
-            outcomes = [Outcome(name, None, fault=header_text or "")]
-            response, code = control_error(str(exc)), "bgmock"
-            self._journal(request, incoming, outcomes, response.status_code, started, code)
+            outcomes = (Outcome(name, None, fault=header_text or ""),)
+            response = control_error(str(exc))
+            self._journal(request, incoming, outcomes, response.status_code, started, "bgmock")
             return response
         self._journal(request, incoming, outcomes, response.status_code, started)
         return response
@@ -163,7 +163,8 @@ class Dispatcher:
                 outcome.detail = outcome.call.detail
         return response
 
-    def _journal(self, request: HTTPConnection, incoming: Incoming, outcomes: list[Outcome],
+    def _journal(self, request: HTTPConnection, incoming: Incoming,
+                 outcomes: tuple[Outcome, ...] | list[Outcome],
                  status: int, started: float, code: str | None = None) -> None:
         engine, scope = self.engine, request.scope
         duration = round((time.perf_counter() - started) * 1000, 3)
