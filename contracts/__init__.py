@@ -17,6 +17,9 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from contracts.index import WEBSOCKET, ContractError, Operation, Route
+from contracts.index import routes as _routes
+
 if TYPE_CHECKING:  # jsonschema costs ~40 ms to import: only on first validation
     from jsonschema import Draft202012Validator, ValidationError
     from referencing import Registry
@@ -30,9 +33,21 @@ def __getattr__(name: str) -> Any:
 
 
 ROOT = Path(__file__).parent
+_FOLDERS: dict[str, Path] = {}   # contracts kept outside ROOT (test-only providers)
 
-__all__ = ["ContractViolation", "ValidationError", "check_response", "errors", "examples",
-           "load", "names", "openapi", "operations", "providers", "response_schema", "validate",
+
+def register(provider: str, folder: str | Path) -> None:
+    """Serve ``provider``'s contracts from ``folder`` (test-only providers keep theirs beside
+    their tests). Call before the provider's contracts are first read."""
+    _FOLDERS[provider] = Path(folder)
+
+
+def folder(provider: str) -> Path:
+    return _FOLDERS.get(provider) or ROOT / provider
+
+__all__ = ["ContractError", "ContractViolation", "Operation", "Route", "ValidationError",
+           "check_response", "errors", "examples", "folder", "load", "names", "openapi",
+           "operations", "providers", "register", "response_schema", "routes", "validate",
            "validator"]
 
 
@@ -53,13 +68,13 @@ def providers() -> list[str]:
 @cache
 def names(provider: str) -> tuple[str, ...]:
     """Every schema in a provider's folder, without ``.json``."""
-    return tuple(sorted(p.stem for p in (ROOT / provider).glob("*.json")
+    return tuple(sorted(p.stem for p in folder(provider).glob("*.json")
                         if p.name != "operations.json"))
 
 
 @cache
 def load(provider: str, name: str) -> dict[str, Any]:
-    path = ROOT / provider / f"{name}.json"
+    path = folder(provider) / f"{name}.json"
     if not path.is_file():
         raise KeyError(f"no contract {provider}/{name}")
     return json.loads(path.read_text(encoding="utf-8"))
@@ -67,7 +82,14 @@ def load(provider: str, name: str) -> dict[str, Any]:
 
 @cache
 def operations(provider: str) -> dict[str, Any]:
-    return json.loads((ROOT / provider / "operations.json").read_text(encoding="utf-8"))
+    return json.loads((folder(provider) / "operations.json").read_text(encoding="utf-8"))
+
+
+@cache
+def routes(provider: str) -> dict[tuple[str, str], Route]:
+    """``(path, method) -> Route``: how a request to each route names its operation (D80).
+    Raises :class:`ContractError` on a duplicate key."""
+    return _routes(provider, operations(provider)["operations"])
 
 
 @cache
@@ -258,7 +280,9 @@ def _operation(provider: str, name: str, op: dict[str, Any], method: str,
     if in_query:
         parameters += _parameters(provider, f"{name}.request", "query")
     else:
-        body = {"schema": {"$ref": f"#/components/schemas/{name}.request"}}
+        body: dict[str, Any] = {"schema": {"$ref": f"#/components/schemas/{name}.request"}}
+        if op["in"] == "items":  # a JSON array; each item names its own operation
+            body = {"schema": {"type": "array", "items": body["schema"]}}
         content = {"application/json": body}
         if op["in"] == "mixed":
             content["application/x-www-form-urlencoded"] = body
@@ -266,6 +290,29 @@ def _operation(provider: str, name: str, op: dict[str, Any], method: str,
     if parameters:
         operation["parameters"] = parameters
     return operation
+
+
+def _merged(first: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
+    """Operations named by a body field or per item share one path and method: one OpenAPI
+    operation whose body and answer are any of theirs."""
+    def one_of(schema: dict[str, Any]) -> list[Any]:
+        return schema["oneOf"] if set(schema) == {"oneOf"} else [schema]
+
+    merged = {**first, "operationId": f"{first['operationId']}_{other['operationId']}",
+              "summary": " / ".join(filter(None, (first.get("summary"),
+                                                  other.get("summary"))))}
+    for where in ("requestBody",):
+        if where in first and where in other:
+            body = first[where]["content"]["application/json"]["schema"]
+            more = other[where]["content"]["application/json"]["schema"]
+            schema = {"oneOf": one_of(body) + one_of(more)}
+            merged[where] = {**first[where], "content": {"application/json": {"schema": schema}}}
+    answers = first["responses"]["200"]["content"]["application/json"]["schema"]["oneOf"]
+    extra = other["responses"]["200"]["content"]["application/json"]["schema"]["oneOf"]
+    merged["responses"] = {"200": {**first["responses"]["200"], "content": {
+        "application/json": {"schema": {"oneOf": answers + [a for a in extra
+                                                            if a not in answers]}}}}}
+    return merged
 
 
 @cache
@@ -282,8 +329,12 @@ def _openapi(provider: str) -> dict[str, Any]:
     paths: dict[str, Any] = {}
     for op_name, op in index["operations"].items():
         for method in op.get("methods", [op.get("method")]):
-            paths.setdefault(op["path"], {})[method.lower()] = _operation(
-                provider, op_name, op, method, errors)
+            if method == WEBSOCKET:  # not an HTTP operation: OpenAPI cannot say it
+                continue
+            document = _operation(provider, op_name, op, method, errors)
+            shared = paths.setdefault(op["path"], {}).get(method.lower())
+            paths[op["path"]][method.lower()] = (document if shared is None
+                                                 else _merged(shared, document))
     return {
         "openapi": "3.1.0",
         "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",

@@ -12,10 +12,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mock_server import __version__, files_routes
 from mock_server.admin.health import health_report, token_ok
-from mock_server.core.endpoints import ProviderApp
+from mock_server.core.dispatch import ProviderApp
 from mock_server.core.engine import Engine
 from mock_server.core.httputil import read_capped, replay, without_body
-from mock_server.providers import all_providers
+from mock_server.providers import Provider, all_providers
 from mock_server.settings import Settings
 
 UNPREFIXED = ("/__admin", "/files/")
@@ -23,7 +23,8 @@ ADMIN_BODY_LIMIT = 1024 * 1024  # admin bodies are a few hundred bytes
 
 
 class FrontDoor:
-    """Sends provider traffic straight to its :class:`ProviderApp`; the rest to the router.
+    """Sends provider traffic (HTTP and WebSocket) straight to its :class:`ProviderApp`; the
+    rest to the router.
 
     A request reaches a provider by its prefix (``/topview/...``) or by its ``Host``
     (``api.topview.ai``, no prefix: unmodified clients work through a hosts-file entry or a
@@ -51,18 +52,22 @@ class FrontDoor:
         return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "HEAD":
+        kind = scope["type"]
+        if kind == "http" and scope["method"] == "HEAD":
             send = without_body(send)  # every HEAD: GET's status and headers, no body
-        if scope["type"] == "http" and (found := self._route(scope)) is not None:
+        if kind in ("http", "websocket") and (found := self._route(scope)) is not None:
             app, path = found
             await app(scope, receive, send, path)
             return
         await self.fallback(scope, receive, send)
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+def create_app(settings: Settings | None = None,
+               providers: list[Provider] | None = None) -> Starlette:
+    """``providers``: the ones to serve (default: every provider the mock has; tests add
+    test-only providers here)."""
     settings = settings or Settings()
-    providers = all_providers()
+    providers = all_providers() if providers is None else providers
     engine = Engine(settings, providers)
 
     async def index(_: Request) -> JSONResponse:

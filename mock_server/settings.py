@@ -6,30 +6,46 @@ defaults, config file, environment, command line.
 
 Every value is checked (type and range) where it enters, and the error names where it came
 from: ``BGMOCK_PORT: expected an integer, got 'abc'``, ``bgmock.json: speed: must be > 0``.
+
+The mock's own knobs are :class:`CoreSettings`; each provider declares its own in a settings
+record with its checks (``mock_server.providers.SETTINGS``, D87), which :class:`Settings`
+carries as flat fields ``<provider>_<name>`` (``aidge_url_ttl``: the names users' scripts
+already use) and hands out typed by :meth:`CoreSettings.provider`.
 """
 
 from __future__ import annotations
 
 import difflib
 import json
-import math
 import os
-import re
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import MISSING, dataclass, field, fields, make_dataclass, replace
 from typing import Any, Literal
 from urllib.parse import urlsplit
+
+from mock_server.checks import (  # noqa: F401 - re-exported: providers check config records
+    Check,
+    _show,
+    boolean,
+    check_record,
+    choice,
+    integer,
+    number,
+    plain,
+    printable,
+    text,
+)
+from mock_server.providers import SETTINGS as PROVIDER_SETTINGS
 
 KiB = 1024
 MiB = 1024 * 1024
 GiB = 1024 * MiB
 MAX_CONFIG_BYTES = 10 * MiB
-_PLAIN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 @dataclass(frozen=True)
-class Settings:
+class CoreSettings:
     host: str = "127.0.0.1"
     port: int = 8080
     clock: Literal["real", "virtual"] = "real"
@@ -51,9 +67,6 @@ class Settings:
     allow_fetch: bool = False
     fetch_allowlist: tuple[str, ...] = ()      # hosts; ".example.com" matches subdomains
     fetch_timeout: float = 5.0
-    # Aidge: encoded input over this -> 705 (A18); result URLs live this long (A20).
-    aidge_max_image_bytes: int = 10 * MiB
-    aidge_url_ttl: int = 10**9    # the docs' Expires is request time + 10^9 s (D63)
     # Extra accounts per provider, e.g. {"topview": [{"uid": "...", "api_key": "..."}]}.
     accounts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     # The server process (D50-D54): connection limits and timeouts, in seconds.
@@ -72,94 +85,35 @@ class Settings:
                 raise ValueError(_named(f.name, exc)) from None
             object.__setattr__(self, f.name, value)
 
+    def provider(self, name: str) -> Any:
+        """``name``'s own settings as its typed record (``settings.provider("aidge").url_ttl``)."""
+        record = PROVIDER_SETTINGS[name]
+        return record(**{f.name: getattr(self, f"{name}_{f.name}") for f in fields(record)})
+
+
+def _provider_fields() -> list[tuple[str, Any, Any]]:
+    found = []
+    for provider, record in PROVIDER_SETTINGS.items():
+        for spec in fields(record):
+            assert spec.default is not MISSING, f"{provider}.{spec.name} needs a default"
+            found.append((f"{provider}_{spec.name}", spec.type, field(default=spec.default)))
+    return found
+
+
+# The mock's knobs plus every provider's, flat: ``Settings(aidge_url_ttl=60)``.
+Settings = make_dataclass(
+    "Settings", _provider_fields(), bases=(CoreSettings,), frozen=True,
+    namespace={"__doc__": "Every setting: the mock's and each provider's (``<provider>_<name>``)."})
+Settings.__module__ = __name__
+
 
 # -- checks: each takes a typed value and returns it (normalised) or raises ValueError ---------
-
-Check = Callable[[Any], Any]
 
 
 def _named(name: str, exc: ValueError) -> str:
     """``name: problem``, or ``name.part: problem`` when the problem is inside the value."""
     problem = str(exc)
     return f"{name}{problem}" if problem.startswith((".", "[")) else f"{name}: {problem}"
-
-
-def plain(name: Any) -> str:
-    """A key as it may appear in a one-line message: itself if plain, else quoted and cut."""
-    if isinstance(name, str) and _PLAIN.fullmatch(name):
-        return name
-    return _show(name)
-
-
-def printable(text: str) -> str:
-    """``text`` as is, or quoted when it holds control characters (one line stays one)."""
-    return _show(text) if any(ord(c) < 32 or c == "\x7f" for c in text) else text
-
-
-def _show(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def integer(low: int, high: int, optional: bool = False) -> Check:
-    def check(value: Any) -> Any:
-        if value is None and optional:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError(f"expected an integer, got {_show(value)}")
-        if not low <= value <= high:
-            raise ValueError(f"must be in {low}..{high}, got {value}")
-        return value
-    return check
-
-
-def number(low: float, high: float, above: bool = False) -> Check:
-    """A finite number in ``low..high``; ``above``: strictly greater than ``low``."""
-    floor = f"> {low:g}" if above else f">= {low:g}"
-
-    def check(value: Any) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ValueError(f"expected a number, got {_show(value)}")
-        value = float(value)
-        if not math.isfinite(value):
-            raise ValueError(f"must be a finite number, got {value}")
-        if (value <= low if above else value < low) or value > high:
-            raise ValueError(f"must be {floor} and <= {high:g}, got {value:g}")
-        return value
-    return check
-
-
-def boolean(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError(f"expected true or false, got {_show(value)}")
-    return value
-
-
-def choice(*options: str) -> Check:
-    def check(value: Any) -> str:
-        if value not in options:
-            raise ValueError(f"must be one of {', '.join(options)}, got {_show(value)}")
-        return value
-    return check
-
-
-def text(max_length: int = 256, optional: bool = False) -> Check:
-    """Non-empty text that encodes as UTF-8 (no lone surrogates), at most ``max_length``."""
-    def check(value: Any) -> str | None:
-        if value is None and optional:
-            return None
-        if not isinstance(value, str):
-            raise ValueError(f"expected text, got {_show(value)}")
-        if not value:
-            raise ValueError("must not be empty")
-        if len(value) > max_length:
-            raise ValueError(f"longer than {max_length} characters")
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise ValueError("is not valid Unicode text") from None
-        return value
-    return check
 
 
 def _url(value: Any) -> str | None:
@@ -196,26 +150,6 @@ def _accounts(value: Any) -> dict[str, list[dict[str, Any]]]:
     return value
 
 
-def check_record(where: str, record: Mapping[str, Any], checks: Mapping[str, Check],
-                 required: tuple[str, ...] = ()) -> dict[str, Any]:
-    """One config record (e.g. an account) checked field by field; errors name the field:
-    ``accounts.topview[0].credits: expected a number, got 'lots'``."""
-    unknown = sorted(set(record) - set(checks), key=str)
-    if unknown:
-        raise ValueError(f"{where}: unknown field {_show(unknown[0])} "
-                         f"(known: {', '.join(checks)})")
-    for name in required:
-        if name not in record:
-            raise ValueError(f"{where}.{name}: required")
-    checked = {}
-    for name, value in record.items():
-        try:
-            checked[name] = checks[name](value)
-        except ValueError as exc:
-            raise ValueError(f"{where}.{name}: {exc}") from None
-    return checked
-
-
 BYTES = integer(1, 64 * GiB)
 CHECKS: dict[str, Check] = {
     "host": text(253),
@@ -236,8 +170,6 @@ CHECKS: dict[str, Check] = {
     "allow_fetch": boolean,
     "fetch_allowlist": _hosts,
     "fetch_timeout": number(0, 300, above=True),
-    "aidge_max_image_bytes": BYTES,
-    "aidge_url_ttl": integer(1, 10**10),
     "accounts": _accounts,
     "max_connections": integer(1, 1_000_000),
     "max_header_bytes": integer(1 * KiB, 16 * MiB),
@@ -246,6 +178,8 @@ CHECKS: dict[str, Check] = {
     "keep_alive_timeout": number(0, 3600, above=True),
     "shutdown_timeout": number(0, 3600, above=True),
 }
+CHECKS.update({f"{provider}_{name}": check for provider, record in PROVIDER_SETTINGS.items()
+               for name, check in record.CHECKS.items()})
 _FIELDS = {f.name: f for f in fields(Settings)}
 assert set(CHECKS) == set(_FIELDS), "every setting needs a check"
 

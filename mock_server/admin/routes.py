@@ -283,7 +283,7 @@ def create_admin(engine: Engine) -> FastAPI:
         changes = {k: v for k, v in body.model_dump().items() if v is not None}
         try:
             return engine.accounts.upsert(
-                provider, key, changes, served.account_limits,
+                provider, key, changes, served.limits,
                 lambda new_key, secret: served.new_account(engine, new_key, secret)).snapshot()
         except ValueError as exc:
             raise HTTPException(400, str(exc)) from exc

@@ -7,7 +7,7 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 MAX_CREDITS = 1e12
 MAX_CONCURRENCY = 10_000
@@ -20,27 +20,78 @@ SECRET = re.compile(r"[!-~]+")
 
 @dataclass(frozen=True)
 class LimitRange:
-    """One editable provider limit in ``Account.extra``: an integer from ``low`` to ``high``,
-    or ``None`` (the limit is off) where ``nullable``."""
+    """One editable provider limit: an integer from ``low`` to ``high``, or ``None`` (the limit
+    is off) where ``nullable``."""
 
     low: int
     high: int
     nullable: bool = False
 
+    def check(self, name: str, value: Any) -> int | None:
+        if value is None and self.nullable:
+            return None
+        if not (_is_int(value) and self.low <= value <= self.high):
+            off = " or null (off)" if self.nullable else ""
+            raise ValueError(f"extra.{name} must be an integer from {self.low} to "
+                             f"{self.high}{off}")
+        return int(value)
 
-# A provider's editable limits (``Account.extra``) by name.
-Limits = Mapping[str, LimitRange]
+
+@dataclass
+class LimitRecord:
+    """A provider's own per-account limits (``Account.extra``), declared as a dataclass whose
+    ``RANGES`` name every field and its range (decision D85). Values are checked on every
+    write, so a limit can never hold what the provider cannot use (``{"qps": "ten"}``).
+    Item access (``extra["quota"]``) reads and writes the declared fields only."""
+
+    RANGES: ClassVar[Mapping[str, LimitRange]] = {}
+
+    @classmethod
+    def check(cls, values: Mapping[str, Any]) -> dict[str, int | None]:
+        """``values`` checked by name and range (``ValueError`` naming the first problem)."""
+        if not isinstance(values, Mapping):
+            raise ValueError("extra must be an object")
+        checked = {}
+        for name, value in values.items():
+            limit = cls.RANGES.get(name) if isinstance(name, str) else None
+            if limit is None:
+                valid = ", ".join(sorted(cls.RANGES)) or "none"
+                raise ValueError(f"extra: unknown limit {_name(name)} (editable: {valid})")
+            checked[name] = limit.check(name, value)
+        return checked
+
+    def update(self, values: Mapping[str, Any]) -> None:
+        for name, value in self.check(values).items():
+            setattr(self, name, value)
+
+    def __getitem__(self, name: str) -> int | None:
+        if name not in self.RANGES:
+            raise KeyError(name)
+        return getattr(self, name)  # type: ignore[no-any-return]
+
+    def __setitem__(self, name: str, value: int | None) -> None:
+        if name not in self.RANGES:
+            raise KeyError(name)
+        setattr(self, name, self.RANGES[name].check(name, value))
+
+
+@dataclass
+class NoLimits(LimitRecord):
+    """A provider with no limits beyond credits and concurrency."""
 
 
 @dataclass
 class Account:
+    """A provider-neutral account: credentials, credits (with reservations for running tasks),
+    concurrency, and the provider's own limits record in ``extra``."""
+
     provider: str
     key: str
     secret: str
     credits: float = 1000.0
     concurrency: int = 8
     reserved: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: LimitRecord = field(default_factory=NoLimits)
 
     @property
     def available(self) -> float:
@@ -73,9 +124,9 @@ def check_key(key: str) -> None:
         raise ValueError("key is not valid Unicode text") from None
 
 
-def check_changes(changes: Mapping[str, Any], limits: Limits) -> dict[str, Any]:
+def check_changes(changes: Mapping[str, Any], limits: type[LimitRecord]) -> dict[str, Any]:
     """``changes`` checked by name, type and range (``ValueError`` naming the first problem);
-    ``limits`` are the provider's editable ``extra`` names and ranges."""
+    ``limits`` is the provider's limits record (its editable ``extra`` names and ranges)."""
     unknown = sorted(set(changes) - set(EDITABLE))
     if unknown:
         raise ValueError(f"not editable: {', '.join(map(_name, unknown))}")
@@ -96,21 +147,7 @@ def check_changes(changes: Mapping[str, Any], limits: Limits) -> dict[str, Any]:
         if not (_is_int(concurrency) and 0 <= concurrency <= MAX_CONCURRENCY):
             raise ValueError(f"concurrency must be an integer from 0 to {MAX_CONCURRENCY}")
     if "extra" in changes:
-        extra = changes["extra"]
-        if not isinstance(extra, Mapping):
-            raise ValueError("extra must be an object")
-        for name, value in extra.items():
-            if name not in limits:
-                valid = ", ".join(sorted(limits)) or "none"
-                raise ValueError(f"extra: unknown limit {_name(name)} (editable: {valid})")
-            limit = limits[name]
-            if value is None and limit.nullable:
-                continue
-            if not (_is_int(value) and limit.low <= value <= limit.high):
-                off = " or null (off)" if limit.nullable else ""
-                raise ValueError(f"extra.{name} must be an integer from {limit.low} to "
-                                 f"{limit.high}{off}")
-        checked["extra"] = dict(extra)
+        checked["extra"] = limits.check(changes["extra"])
     return checked
 
 
@@ -128,7 +165,8 @@ class Accounts:
     def select(self, provider: str | None = None) -> list[Account]:
         return [a for a in self._accounts.values() if provider is None or a.provider == provider]
 
-    def upsert(self, provider: str, key: str, changes: Mapping[str, Any], limits: Limits,
+    def upsert(self, provider: str, key: str, changes: Mapping[str, Any],
+               limits: type[LimitRecord],
                new: Callable[[str, str], Account]) -> Account:
         """Create (``new(key, secret)``, then the changes) or change an account. Everything is
         checked before anything is stored: a ``ValueError`` leaves no trace."""

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from mock_server.core.accounts import Accounts
 from mock_server.core.clock import Clock
@@ -18,11 +19,19 @@ from mock_server.core.tasks import TaskEngine
 from mock_server.core.urlregistry import RemoteUrls
 from mock_server.settings import Settings
 
+if TYPE_CHECKING:
+    from mock_server.core.provider import Provider
+
 
 class Engine:
-    def __init__(self, settings: Settings, providers: list[Any]) -> None:
+    def __init__(self, settings: Settings, providers: Sequence[Provider]) -> None:
         self.settings = settings
-        self.providers = providers
+        self.providers = list(providers)
+        names = {p.name for p in providers}
+        unknown = sorted(set(settings.accounts) - names, key=str)
+        if unknown:
+            raise ValueError(f"accounts.{unknown[0]}: unknown provider "
+                             f"(known: {', '.join(sorted(names))})")
         self.stopping = False  # the server is shutting down (see stop())
         self._pauses: set[asyncio.Future[None]] = set()
         self.clock = Clock(settings.clock, settings.speed)
@@ -38,7 +47,7 @@ class Engine:
         # CloudFront distribution -> the bucket behind it, as each provider declares.
         self.cloudfront_origins: dict[str, str] = {}
         for provider in providers:
-            self.cloudfront_origins.update(getattr(provider, "cloudfront_origins", {}))
+            self.cloudfront_origins.update(provider.cloudfront_origins)
         self.reset(keep_clock=True)
 
     def reset(self, keep_clock: bool = False) -> None:

@@ -1,7 +1,9 @@
 """A bounded journal of the requests the mock answered.
 
-Entries are kept as tuples and turned into dicts only when read: recording sits on every
-request's path, reading is rare. Every entry is bounded whatever the client sent: each text
+Entries are typed records (:class:`Entry`, slotted) turned into dicts only when read:
+recording sits on every request's path, reading is rare. The core fields are attributes and the
+extras a separate, bounded mapping, so no extra can stand in for a core field (D86).
+Every entry is bounded whatever the client sent: each text
 field is cut at :data:`FIELD_MAX` characters and the extras at :data:`DETAIL_MAX` in all, and a
 cut entry says ``"truncated": true`` (a 40 MB wrong-typed field must not be kept per request).
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 from collections import deque
+from dataclasses import dataclass
 from typing import Any
 
 FIELDS = ("seq", "time", "provider", "operation", "method", "path", "query", "key", "status",
@@ -41,42 +44,67 @@ def _bounded_detail(detail: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     return kept, cut
 
 
+@dataclass(slots=True)
+class Entry:
+    """One answered request (one operation: a request naming several gives one entry each)."""
+
+    seq: int
+    time: float
+    provider: str
+    operation: str
+    method: str
+    path: str
+    query: str
+    key: str | None
+    status: int
+    code: str
+    fault: str
+    durationMs: float  # the name the admin API shows
+    extras: dict[str, Any] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        core = {name: getattr(self, name) for name in FIELDS}
+        return {**self.extras, **core} if self.extras else core
+
+
 class Journal:
     def __init__(self, size: int) -> None:
-        self._entries: deque[tuple[Any, ...]] = deque(maxlen=max(1, size))
+        self._entries: deque[Entry] = deque(maxlen=max(1, size))
         self._seq = itertools.count(1)
 
     def record(self, time: float, provider: str, operation: str, method: str, path: str,
                query: str, key: str | None, status: int, code: str, fault: str,
-               duration_ms: float, detail: dict[str, Any] | None = None) -> None:
+               duration_ms: float, detail: dict[str, Any] | None = None) -> Entry:
         truncated = False
         if len(path) > FIELD_MAX or len(query) > FIELD_MAX or len(fault) > FIELD_MAX \
-                or (key is not None and len(key) > FIELD_MAX):
+                or len(operation) > FIELD_MAX or (key is not None and len(key) > FIELD_MAX):
             path, cut_path = clip(path)
             query, cut_query = clip(query)
             fault, cut_fault = clip(fault)
+            operation, cut_operation = clip(operation)
             cut_key = False
             if key is not None:
                 key, cut_key = clip(key)
-            truncated = cut_path or cut_query or cut_fault or cut_key
+            truncated = cut_path or cut_query or cut_fault or cut_key or cut_operation
         if detail:
             detail, cut_detail = _bounded_detail(detail)
             truncated = truncated or cut_detail
         if truncated:
             detail = {**(detail or {}), "truncated": True}
-        self._entries.append((next(self._seq), time, provider, operation, method, path, query,
-                              key, status, code, fault, duration_ms, detail or None))
+        entry = Entry(next(self._seq), time, provider, operation, method, path, query, key,
+                      status, code, fault, duration_ms, detail or None)
+        self._entries.append(entry)
+        return entry
 
     def entries(self, provider: str | None = None, operation: str | None = None,
                 limit: int | None = None) -> list[dict[str, Any]]:
         """Newest last; ``limit`` keeps the newest ``limit`` entries."""
         found = [entry for entry in self._entries
-                 if (provider is None or entry[2] == provider)
-                 and (operation is None or entry[3] == operation)]
+                 if (provider is None or entry.provider == provider)
+                 and (operation is None or entry.operation == operation)]
         if limit:
             found = found[-limit:]
-        return [{**(entry[-1] or {}), **dict(zip(FIELDS, entry, strict=False))}
-                for entry in found]
+        return [entry.as_dict() for entry in found]
 
     def clear(self) -> None:
         self._entries.clear()

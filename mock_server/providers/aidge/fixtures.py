@@ -2,25 +2,38 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
-from mock_server.core.accounts import Account
+from mock_server.core.accounts import Account, LimitRange, LimitRecord
 from mock_server.core.engine import Engine
 from mock_server.providers.aidge.service import PROVIDER
 from mock_server.settings import check_record, integer, text
 
 DEMO_APP_KEY = "512345"
 DEMO_SECRET = "S4etzZ73nF08vOXVhk3wZjIaLSHw0123"
-LIMITS = {"trial_quota": 100, "quota": 1000, "qps": 10, "burst": 50}   # A5, A7, A21
 RATES = ("qps", "burst")
+
+
+@dataclass
+class AidgeLimits(LimitRecord):
+    """An Aidge account's quotas and rate limits (A5, A7, A21); null turns a rate limit off."""
+
+    RANGES: ClassVar[Mapping[str, LimitRange]] = {
+        "trial_quota": LimitRange(0, 10**9), "quota": LimitRange(0, 10**9),
+        "qps": LimitRange(1, 10**9, nullable=True), "burst": LimitRange(1, 10**9, nullable=True)}
+
+    trial_quota: int = 100
+    quota: int = 1000
+    qps: int | None = 10
+    burst: int | None = 50
 
 
 def account(app_key: str, secret: str, *, rates_on: bool = True, **limits: Any) -> Account:
     """``rates_on=False`` (the virtual clock, D64): ``qps``/``burst`` not given are off (None)."""
-    extra: dict[str, Any] = {}
-    for name, default in LIMITS.items():
-        value = limits.get(name, default if rates_on or name not in RATES else None)
-        extra[name] = None if value is None else int(value)
+    extra = AidgeLimits() if rates_on else AidgeLimits(qps=None, burst=None)
+    extra.update(limits)
     return Account(PROVIDER, app_key, secret, credits=0.0, concurrency=0, extra=extra)
 
 
@@ -32,10 +45,10 @@ def seed(engine: Engine) -> None:
                                     rates_on=rates_on, **spec))
 
 
-# Config accounts: each limit a whole number; qps and burst at least 1.
+# Config accounts: each limit a whole number in the range its record declares (D85).
 ACCOUNT_FIELDS = {"app_key": text(), "secret": text(),
-                  **{name: integer(1 if name in ("qps", "burst") else 0, 10**9)
-                     for name in LIMITS}}
+                  **{name: integer(limit.low, limit.high)
+                     for name, limit in AidgeLimits.RANGES.items()}}
 
 
 def configured(specs: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -8,7 +8,7 @@ from typing import Any
 from starlette.responses import Response
 
 from mock_server.core.accounts import Account
-from mock_server.core.endpoints import Call, Incoming, ProviderApp
+from mock_server.core.endpoints import Call, Incoming, ProviderApp, SpecBase
 from mock_server.core.engine import Engine
 from mock_server.providers.aidge import service, signing
 from mock_server.providers.aidge.errors import (
@@ -22,7 +22,7 @@ from mock_server.providers.aidge.errors import (
 TIMESTAMP_WINDOW = 7200  # seconds (A2)
 
 
-class AidgeSpec:
+class AidgeSpec(SpecBase):
     name = service.PROVIDER
 
     def __init__(self, engine: Engine) -> None:
@@ -36,51 +36,57 @@ class AidgeSpec:
     def key_of(self, incoming: Incoming) -> str | None:
         return self.system(incoming).get("app_key")
 
-    def _gateway(self, code: str) -> AidgeGatewayError:
-        return AidgeGatewayError(code, service.request_ids(self.engine)[1])
+    def request_id(self) -> tuple[str, str]:
+        """``requestId`` and the gateway's ``request_id``: drawn once per request (every
+        answer, error or not, carries them)."""
+        return service.request_ids(self.engine)
+
+    def _gateway(self, incoming: Incoming | None, code: str) -> AidgeGatewayError:
+        ids = incoming.request_id if incoming is not None else self.request_id()
+        return AidgeGatewayError(code, ids[1])
 
     def authenticate(self, incoming: Incoming, engine: Engine) -> Account:
         system = self.system(incoming)
         account = engine.accounts.get(self.name, system.get("app_key") or "")
         if account is None:
-            raise self._gateway("InvalidAppKey")                                   # A16
+            raise self._gateway(incoming, "InvalidAppKey")  # A16
         timestamp = system.get("timestamp", "")
         if not system.get("sign") or not timestamp:
-            raise self._gateway("IncompleteSignature")                             # A16
+            raise self._gateway(incoming, "IncompleteSignature")  # A16
         if not timestamp.isdigit() or abs(int(timestamp) / 1000 - engine.clock.now()) \
                 > TIMESTAMP_WINDOW:
-            raise self._gateway("IllegalTimestamp")                                # A2
+            raise self._gateway(incoming, "IllegalTimestamp")  # A2
         api_path = incoming.path.removeprefix("/rest")
         if not signing.verify(account.secret, api_path, system, incoming.params):
-            raise self._gateway("IncompleteSignature")                             # A1
+            raise self._gateway(incoming, "IncompleteSignature")  # A1
         if not engine.rates.allow(f"aidge/gateway/{account.key}", account.extra["burst"]):
-            raise self._gateway("ApiCallLimit")                                    # A21
+            raise self._gateway(incoming, "ApiCallLimit")  # A21
         if not service.has_quota(account, service.is_trial(incoming.headers)):
-            raise self._gateway("NoResource")                                      # A5
+            raise self._gateway(incoming, "NoResource")  # A5
         return account
 
-    def violation(self, problems: list[Any]) -> AidgeBusinessError:
-        return AidgeBusinessError(700, service.request_ids(self.engine),
-                                  _field(problems[0]))                             # A6
+    def violation(self, incoming: Incoming, problems: list[Any]) -> AidgeBusinessError:
+        return AidgeBusinessError(700, incoming.request_id, _field(problems[0]))   # A6
 
-    def malformed(self) -> AidgeBusinessError:
-        return AidgeBusinessError(700, service.request_ids(self.engine), "body")
+    def malformed(self, incoming: Incoming) -> AidgeBusinessError:
+        return AidgeBusinessError(700, incoming.request_id, "body")
 
-    def injected(self, code: str) -> AidgeGatewayError | AidgeBusinessError:
+    def injected(self, incoming: Incoming, code: str
+                 ) -> AidgeGatewayError | AidgeBusinessError:
         if code in GATEWAY:
-            return self._gateway(code)
+            return self._gateway(incoming, code)
         if code.isdigit() and int(code) in BUSINESS:
-            return AidgeBusinessError(int(code), service.request_ids(self.engine))
+            return AidgeBusinessError(int(code), incoming.request_id)
         raise KeyError(code)
 
-    def internal_error(self) -> AidgeBusinessError:
-        return AidgeBusinessError(500, service.request_ids(self.engine))
+    def internal_error(self, incoming: Incoming) -> AidgeBusinessError:
+        return AidgeBusinessError(500, incoming.request_id)
 
     def not_found(self, known_path: bool, path: str) -> AidgeGatewayError:
-        return self._gateway("InvalidApiPath")
+        return self._gateway(None, "InvalidApiPath")
 
     def render(self, call: Call, result: Any) -> Response:
-        return success(result, call.detail.pop("ids"))
+        return success(result, call.request_id)
 
 
 def _field(problem: Any) -> str:

@@ -87,7 +87,7 @@ async def _input(call: Call, ids: tuple[str, str]) -> bytes:
 async def cut_out(call: Call) -> dict[str, Any]:
     engine, account, params = call.engine, call.account, call.params
     assert account is not None
-    ids: tuple[str, str] = call.detail.setdefault("ids", request_ids(engine))
+    ids: tuple[str, str] = call.request_id  # set by the pipeline (AidgeSpec.request_id)
     if not engine.rates.allow(f"aidge/api/{account.key}", account.extra["qps"]):
         raise AidgeBusinessError(501, ids)                                     # A7
     data = await _input(call, ids)

@@ -7,7 +7,7 @@ from typing import Any
 from starlette.responses import Response
 
 from mock_server.core.accounts import Account
-from mock_server.core.endpoints import Call, Incoming, ProviderApp
+from mock_server.core.endpoints import Call, Incoming, ProviderApp, SpecBase
 from mock_server.core.engine import Engine
 from mock_server.providers.topview import service
 from mock_server.providers.topview.errors import MESSAGES, TopviewError, success
@@ -17,7 +17,7 @@ MISSING = {"required"}
 FORMAT = {"type", "pattern", "format"}
 
 
-class TopviewSpec:
+class TopviewSpec(SpecBase):
     name = service.PROVIDER
 
     def key_of(self, incoming: Incoming) -> str | None:
@@ -31,7 +31,7 @@ class TopviewSpec:
             raise TopviewError("401")  # T2
         return account
 
-    def violation(self, problems: list[Any]) -> TopviewError:
+    def violation(self, incoming: Incoming, problems: list[Any]) -> TopviewError:
         def code(problem: Any) -> str:
             if problem.validator in MISSING or problem.instance is None or problem.instance == "":
                 return "4003"
@@ -39,15 +39,15 @@ class TopviewSpec:
         codes = {code(p) for p in problems}
         return TopviewError(next(c for c in ("4003", "4001", "4000") if c in codes))
 
-    def malformed(self) -> TopviewError:
+    def malformed(self, incoming: Incoming) -> TopviewError:
         return TopviewError("4001")
 
-    def injected(self, code: str) -> TopviewError:
+    def injected(self, incoming: Incoming, code: str) -> TopviewError:
         if code not in MESSAGES:
             raise KeyError(code)
         return TopviewError(code)
 
-    def internal_error(self) -> TopviewError:
+    def internal_error(self, incoming: Incoming) -> TopviewError:
         return TopviewError("5000")
 
     def not_found(self, known_path: bool, path: str) -> TopviewError:

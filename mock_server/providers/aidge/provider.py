@@ -1,0 +1,27 @@
+"""Aidge as the mock serves it: what it declares to the engine (D88)."""
+
+from __future__ import annotations
+
+from mock_server.core.accounts import Account
+from mock_server.core.endpoints import ProviderApp
+from mock_server.core.engine import Engine
+from mock_server.core.provider import ProviderBase
+from mock_server.providers.aidge import fixtures, routes, service
+
+
+class Aidge(ProviderBase):
+    name = service.PROVIDER
+    prefix = "/aidge"
+    hosts = ("api.aidc-ai.com", "cn-api.aidc-ai.com")
+    limits = fixtures.AidgeLimits  # what the admin API and config may set in ``extra``
+
+    def new_account(self, engine: Engine, key: str, secret: str) -> Account:
+        """An account created through the admin API: the demo account's limits (rate limits
+        off on the virtual clock, D64)."""
+        return fixtures.account(key, secret, rates_on=engine.settings.clock == "real")
+
+    def seed(self, engine: Engine) -> None:
+        fixtures.seed(engine)
+
+    def app(self, engine: Engine) -> ProviderApp:
+        return routes.app(engine)

@@ -1,0 +1,25 @@
+"""Topview as the mock serves it: what it declares to the engine (D88)."""
+
+from __future__ import annotations
+
+from mock_server.core.endpoints import ProviderApp
+from mock_server.core.engine import Engine
+from mock_server.core.provider import ProviderBase
+from mock_server.providers.topview import fixtures, routes, service
+
+
+class Topview(ProviderBase):
+    name = service.PROVIDER
+    prefix = "/topview"
+    hosts = ("api.topview.ai",)
+    cloudfront_origins = {service.DISTRIBUTION: service.RESULT_BUCKET}
+    # limits: none beyond credits and concurrency (ProviderBase's NoLimits)
+
+    def fresh_state(self) -> service.TopviewState:
+        return service.TopviewState()
+
+    def seed(self, engine: Engine) -> None:
+        fixtures.seed(engine)
+
+    def app(self, engine: Engine) -> ProviderApp:
+        return routes.app(engine)
