@@ -58,7 +58,7 @@ def test_an_expired_task_answers_as_unknown_and_its_urls_as_expired_objects() ->
     assert [service.state(engine).files[f].bucket for f in left] == ["topview-upload"]
 
 
-def task_id_free(engine) -> bool:  # noqa: ANN001 - only the docs' fixtures are left
+def task_id_free(engine) -> bool:
     return set(engine.tasks.tasks) == {t.task_id for t in DOCS_TASKS}
 
 
@@ -115,7 +115,7 @@ def test_many_finished_tasks_leave_nothing_behind_after_their_retention() -> Non
     assert len(engine.timeline) <= 2                           # its record's and its own
 
 
-def test_admission_looks_only_at_the_callers_unfinished_tasks(monkeypatch) -> None:  # noqa: ANN001
+def test_admission_looks_only_at_the_callers_unfinished_tasks(monkeypatch) -> None:
     engine = TaskEngine(Clock("virtual", start=0))
     for n in range(2000):  # history: finished tasks of the same owner
         engine.create(id=f"old{n}", provider="p", operation="op", owner="o",
@@ -127,7 +127,7 @@ def test_admission_looks_only_at_the_callers_unfinished_tasks(monkeypatch) -> No
     looked: list[str] = []
     original = TaskEngine._planned_state
 
-    def counting(self, task):  # noqa: ANN001, ANN202
+    def counting(self, task):
         looked.append(task.id)
         return original(self, task)
     monkeypatch.setattr(TaskEngine, "_planned_state", counting)
@@ -137,7 +137,7 @@ def test_admission_looks_only_at_the_callers_unfinished_tasks(monkeypatch) -> No
 
 
 @pytest.mark.parametrize("ttl", [10.0, Retention(10.0)])
-def test_a_stored_object_is_dropped_when_its_ttl_ends(ttl) -> None:  # noqa: ANN001
+def test_a_stored_object_is_dropped_when_its_ttl_ends(ttl) -> None:
     clock = Clock("virtual", start=0)
     store = FileStore(clock, max_bytes=1 << 20)
     store.put("b", "k", b"123", "x", ttl=ttl)

@@ -22,14 +22,14 @@ def fresh_view(mock: InProcessMock) -> dict:
             "next_id": engine.ids.hex("topview.file")}
 
 
-def test_submit_reset_wait_leaves_the_fresh_state_exactly_fresh(monkeypatch) -> None:  # noqa: ANN001
+def test_submit_reset_wait_leaves_the_fresh_state_exactly_fresh(monkeypatch) -> None:
     settings = Settings(clock="virtual", seed=7)
     expected = fresh_view(InProcessMock(settings))
     mock = InProcessMock(settings)
     inside, release = threading.Event(), threading.Event()
     render = service.render_cutout
 
-    def gated(data: bytes, limits):  # noqa: ANN001, ANN202 - the work is mid-flight here
+    def gated(data: bytes, limits):
         inside.set()
         release.wait(10)
         return render(data, limits)
