@@ -54,8 +54,7 @@ def test_an_expired_task_answers_as_unknown_and_its_urls_as_expired_objects() ->
             assert (await http.get(f"/__admin/tasks/{task_id}")).status_code == 404
     asyncio.run(run())
     assert task_id_free(engine)
-    left = set(service.state(engine).files) - fresh_files  # the upload only (30 days)
-    assert [service.state(engine).files[f].bucket for f in left] == ["topview-upload"]
+    assert set(service.state(engine).files) == fresh_files  # results and upload gone too
 
 
 def task_id_free(engine) -> bool:
@@ -76,14 +75,32 @@ def test_upload_slots_and_uploads_go_when_their_lifetimes_end() -> None:
             await advance(http, 3601)                          # the upload URL's hour
             assert engine.files.upload_count == 0
             uploaded = await upload(http)
-            await advance(http, 29 * DAY)
-            assert engine.files.object_count == 1             # uploads stay 30 days
-            await advance(http, 2 * DAY)
+            await advance(http, 7 * DAY - 60)
+            assert engine.files.object_count == 1             # uploads stay 7 days
+            await advance(http, DAY)
             assert engine.files.object_count == 0
             assert set(service.state(engine).files) == fixtures
             assert file_id not in service.state(engine).files
             assert uploaded not in service.state(engine).files
     asyncio.run(run())
+
+
+def test_a_file_a_running_task_uses_stays_until_the_task_ends() -> None:
+    mock = InProcessMock(Settings(clock="virtual"))
+
+    async def run() -> tuple[dict, dict]:
+        async with mock.async_client() as http:
+            file_id = await upload(http)
+            stuck = await submit(http, file_id, fault="stuck")
+            await advance(http, 10 * DAY)
+            later = (await http.get(CHECK, params={"fileId": file_id}, headers=DEMO)).json()
+            assert (await query(http, stuck))["result"]["status"] == "running"
+            await http.post("/__admin/reset")
+            return later, (await http.get(CHECK, params={"fileId": file_id},
+                                          headers=DEMO)).json()
+    in_use, after_reset = asyncio.run(run())
+    assert in_use["result"] is True
+    assert after_reset["code"] == "4004"
 
 
 def test_the_docs_fixtures_are_kept_for_ever() -> None:
@@ -111,8 +128,8 @@ def test_many_finished_tasks_leave_nothing_behind_after_their_retention() -> Non
             await advance(http, 9 * DAY)
     asyncio.run(run())
     assert task_id_free(engine)
-    assert engine.files.object_count == 1                      # the upload (30 days)
-    assert len(engine.timeline) <= 2                           # its record's and its own
+    assert engine.files.object_count == 0                      # uploads and results
+    assert len(engine.timeline) == 0
 
 
 def test_admission_looks_only_at_the_callers_unfinished_tasks(monkeypatch) -> None:

@@ -29,7 +29,7 @@ from mock_server.core.timeline import Retention, Timeline, deadline
 Producer = Callable[[], bytes]
 
 
-@dataclass
+@dataclass(slots=True)
 class StoredObject:
     bucket: str
     key: str
@@ -38,7 +38,7 @@ class StoredObject:
     producer: Producer | None = field(default=None, repr=False)
     created_at: float = 0.0
     expires_at: float | None = None  # dropped then (None: kept until evicted)
-    _lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+    _lock: asyncio.Lock | None = field(default=None, repr=False)  # lazy objects only
 
     @property
     def size(self) -> int:
@@ -47,13 +47,15 @@ class StoredObject:
     async def read(self) -> bytes:
         """The bytes; a lazy object is produced once, off the event loop."""
         if self.data is None:
+            if self._lock is None:
+                self._lock = asyncio.Lock()
             async with self._lock:
                 if self.data is None and self.producer is not None:
                     self.data = await imaging.offload(self.producer)
         return self.data or b""
 
 
-@dataclass
+@dataclass(slots=True)
 class UploadSlot:
     """Where presigned PUTs may store one object: each PUT until the URL expires replaces it
     (last write wins, as on S3), each within ``max_bytes``."""
@@ -201,6 +203,12 @@ class FileStore:
             self._bytes -= obj.size
             self._bury(where, Eviction(obj.bucket, obj.key, obj.size, obj.created_at,
                                        self.clock.now(), cause="expired"))
+
+    def expire(self, bucket: str, key: str) -> None:
+        """Drop the object now, as if its lifetime ended (its URLs answer as expired)."""
+        obj = self._objects.get((bucket, key))
+        if obj is not None:
+            self._expire((bucket, key), obj)
 
     def _close_slot(self, where: tuple[str, str], slot: UploadSlot) -> None:
         if self._uploads.get(where) is slot:

@@ -16,12 +16,11 @@ from mock_server.providers.topview.errors import TopviewError
 
 PROVIDER = "topview"
 # T14, T17: the docs' CloudFront Policy ends 72 h after the session's calls (D62); the files
-# themselves stay 7 days, and every query within them signs fresh URLs. Finished tasks and
-# their result files go after 7 days (an S3 lifecycle rule); uploads, which the docs give no
-# lifetime, after 30; an upload slot when its URL dies (D92).
+# themselves stay 7 days, and every query within them signs fresh URLs. Finished tasks,
+# uploads and results go after 7 days (an S3 lifecycle rule), a file not while a task still
+# uses it; an upload slot when its URL dies (D92).
 UPLOAD_TTL, S3_TTL, CLOUDFRONT_TTL = 3600, 86400, 72 * 3600
 RETENTION = Retention(7 * 86400, midnight=True)
-UPLOAD_RETENTION = Retention(30 * 86400, midnight=True)
 LIFECYCLE = Lifecycle(pending=("init", "running"), durations=(1.0, 4.0),
                       failure_message="model service unavailable", retention=RETENTION)
 REMOVE_BACKGROUND = "remove_background"
@@ -39,7 +38,7 @@ RESULT_KEYS = ("bgRemovedImageFileId", "bgRemovedImagePath", "bgRemovedImageWidt
                "maskImageHeight", "costCredit", "errorMsg")
 
 
-@dataclass
+@dataclass(slots=True)
 class TopviewFile:
     file_id: str
     owner: str
@@ -50,8 +49,9 @@ class TopviewFile:
 
 @dataclass
 class TopviewState:
-    """Topview's file records (fileId -> where its bytes are), each with a lifetime on the
-    mock clock; the docs' fixtures are kept for ever."""
+    """Topview's file records (fileId -> where its bytes are). A record and its stored bytes
+    go together when its lifetime ends, not while an unfinished task of its owner uses it
+    (checked again a lifetime later); the docs' fixtures are kept for ever."""
 
     files: dict[str, TopviewFile] = field(default_factory=dict)
 
@@ -59,11 +59,21 @@ class TopviewState:
         """Record ``file``, dropped when ``keep`` ends (None: kept for ever)."""
         self.files[file.file_id] = file
         if keep is not None:
-            engine.timeline.at(keep.until(engine.clock.now()), partial(self._drop, file))
+            self._drop_at(engine, file, keep)
 
-    def _drop(self, file: TopviewFile) -> None:
-        if self.files.get(file.file_id) is file:
-            del self.files[file.file_id]
+    def _drop_at(self, engine: Engine, file: TopviewFile, keep: Retention) -> None:
+        engine.timeline.at(keep.until(engine.clock.now()),
+                           partial(self._drop, engine, file, keep))
+
+    def _drop(self, engine: Engine, file: TopviewFile, keep: Retention) -> None:
+        if self.files.get(file.file_id) is not file:
+            return
+        if any(task.payload.get("productImageFileId") == file.file_id
+               for task in engine.tasks.open_tasks(PROVIDER, file.owner)):
+            self._drop_at(engine, file, keep)  # a running task still reads it
+            return
+        del self.files[file.file_id]
+        engine.files.expire(file.bucket, file.key)
 
 
 def state(engine: Engine) -> TopviewState:
@@ -89,9 +99,8 @@ async def upload_credential(call: Call) -> dict[str, Any]:
     file_id = engine.ids.hex("topview.file")
     key = f"user_upload/{owner}/{file_id}.{fmt}"
     engine.files.expect_upload(UPLOAD_BUCKET, key, engine.settings.max_upload_bytes,
-                               MIME[fmt], ttl=UPLOAD_TTL, keep_for=UPLOAD_RETENTION)
-    state(engine).add(engine, TopviewFile(file_id, owner, fmt, UPLOAD_BUCKET, key),
-                      UPLOAD_RETENTION)
+                               MIME[fmt], ttl=UPLOAD_TTL)
+    state(engine).add(engine, TopviewFile(file_id, owner, fmt, UPLOAD_BUCKET, key), RETENTION)
     url = engine.s3.url(call.base_url, UPLOAD_BUCKET, key, now=engine.clock.now(),
                         expires=UPLOAD_TTL, method="PUT")
     return {"fileId": file_id, "fileName": f"{file_id}.{fmt}", "format": fmt, "uploadUrl": url}
@@ -155,8 +164,8 @@ async def _remove_background(engine: Engine, owner: str, source: TopviewFile) ->
     result = RemovedBackground(ids.hex("topview.dir"), ids.hex("topview.file"),
                                ids.hex("topview.file"), cut.cropped.size, cut.mask.size)
     cutout_key, mask_key = result_paths(result.directory)
-    files.put(RESULT_BUCKET, cutout_key, cutout_png, "image/png", ttl=RETENTION)
-    files.put(RESULT_BUCKET, mask_key, mask_png, "image/png", ttl=RETENTION)
+    files.put(RESULT_BUCKET, cutout_key, cutout_png, "image/png")  # kept as its record
+    files.put(RESULT_BUCKET, mask_key, mask_png, "image/png")
     register_result(engine, owner, result)
     return result
 
