@@ -19,7 +19,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import lru_cache, partial
+from functools import lru_cache
 from urllib.parse import quote
 
 from mock_server.core import imaging
@@ -66,7 +66,7 @@ class UploadSlot:
     keep_for: float | Retention | None = None  # how long an object PUT here is kept
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Eviction:
     """Why an object is gone before its URLs expired: the byte cap made room for newer ones
     (``cause`` "evicted"), or its lifetime ended ("expired")."""
@@ -118,13 +118,13 @@ class FileStore:
         slot = UploadSlot(max_bytes, content_type, expires_at, keep_for)
         self._uploads[where] = slot
         if expires_at is not None:
-            self.timeline.at(expires_at, partial(self._close_slot, where, slot))
+            self.timeline.at(expires_at, self._close_slot, (where, slot))
 
     def upload_slot(self, bucket: str, key: str) -> UploadSlot | None:
         slot = self._uploads.get((bucket, key))
         if slot is not None and slot.expires_at is not None \
                 and self.clock.now() >= slot.expires_at:
-            self._close_slot((bucket, key), slot)
+            self._close_slot(((bucket, key), slot))
             return None
         return slot
 
@@ -145,7 +145,7 @@ class FileStore:
         self._objects[(bucket, key)] = obj
         self._bytes += len(data)
         if obj.expires_at is not None:
-            self.timeline.at(obj.expires_at, partial(self._expire, (bucket, key), obj))
+            self.timeline.at(obj.expires_at, self._expire_entry, ((bucket, key), obj))
         self._evict()
         return obj
 
@@ -210,7 +210,11 @@ class FileStore:
         if obj is not None:
             self._expire((bucket, key), obj)
 
-    def _close_slot(self, where: tuple[str, str], slot: UploadSlot) -> None:
+    def _expire_entry(self, entry: tuple[tuple[str, str], StoredObject]) -> None:
+        self._expire(*entry)
+
+    def _close_slot(self, entry: tuple[tuple[str, str], UploadSlot]) -> None:
+        where, slot = entry
         if self._uploads.get(where) is slot:
             del self._uploads[where]
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from mock_server.core.accounts import Account
+from mock_server.core.accounts import Account, Accounts
 from mock_server.core.endpoints import ControlError
 from mock_server.core.engine import Engine
 from mock_server.core.faults import Fault
@@ -72,9 +73,12 @@ async def submit(engine: Engine, kind: TaskKind, *, account: Account, operation:
 def settle_credits(engine: Engine) -> Listener:
     """A listener releasing a task's reservation, charging it only on success (D8, T10).
     It holds the accounts of the engine state it was made in, so a task from before a reset
-    can never charge a fresh account."""
-    accounts = engine.accounts
+    can never charge a fresh account; one listener per state, shared by its tasks."""
+    return _settler(engine.accounts)
 
+
+@lru_cache(maxsize=8)
+def _settler(accounts: Accounts) -> Listener:
     def settle(task: Task) -> None:
         account = accounts.get(task.provider, task.owner)
         if account is not None:

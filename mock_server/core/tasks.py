@@ -17,7 +17,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
-from functools import partial
+from functools import lru_cache
 from typing import Any
 
 from mock_server.core.clock import Clock
@@ -97,9 +97,7 @@ class TaskEngine:
                lifecycle: Lifecycle, plan: TaskPlan, payload: dict[str, Any],
                work: Work | None = None, cost: float = 0.0,
                on_finish: Listener | None = None, listeners: Iterable[Listener] = ()) -> Task:
-        plan = plan.resolved(lifecycle)
-        if self.instant and plan.polls is None and plan.duration is None:
-            plan = replace(plan, polls=1)
+        plan = _resolved(plan, lifecycle, self.instant)
         task = Task(id=id, provider=provider, operation=operation, owner=owner,
                     lifecycle=lifecycle, plan=plan, created_at=self.clock.now(),
                     payload=payload, cost=cost, status=lifecycle.pending[0],
@@ -111,7 +109,7 @@ class TaskEngine:
         self._open.setdefault((provider, owner), {})[id] = task
         task.due_at = self._due_at(task)
         if task.due_at is not None:
-            self.timeline.at(task.due_at, partial(self._due, task))
+            self.timeline.at(task.due_at, self._due, task)
         return task
 
     def add_finished(self, task: Task) -> Task:
@@ -288,7 +286,7 @@ class TaskEngine:
                 del self._open[(task.provider, task.owner)]
         if task.lifecycle.retention is not None:
             task.expires_at = deadline(task.finished_at, task.lifecycle.retention)
-            self.timeline.at(task.expires_at, partial(self._expire, task))
+            self.timeline.at(task.expires_at, self._expire, task)
         for listener in (*task.listeners, *self.listeners):
             try:
                 listener(task)
@@ -301,6 +299,16 @@ class TaskEngine:
     def _expire(self, task: Task) -> None:
         if self.tasks.get(task.id) is task:
             del self.tasks[task.id]
+
+
+@lru_cache(maxsize=256)
+def _resolved(plan: TaskPlan, lifecycle: Lifecycle, instant: bool) -> TaskPlan:
+    """One shared, immutable plan per (plan, lifecycle, mode): most tasks have the same one,
+    so a task does not carry its own copy."""
+    resolved = plan.resolved(lifecycle)
+    if instant and resolved.polls is None and resolved.duration is None:
+        resolved = replace(resolved, polls=1)
+    return resolved
 
 
 def _retrieve_exception(future: asyncio.Future[Any]) -> None:

@@ -13,6 +13,7 @@ import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 DAY = 86400.0
@@ -36,19 +37,24 @@ def deadline(start: float, keep: float | Retention) -> float:
     """When a record made at ``start`` and kept ``keep`` (seconds or a rule) goes."""
     return keep.until(start) if isinstance(keep, Retention) else start + keep
 
+NOTHING: Any = object()  # no subject: the action takes no argument
+
 # An action runs once its time has come. It may hand back a future that is still running (a
 # task's image work): the task ends when that future does, and a clock advance waits for it.
 Action = Callable[[], "asyncio.Future[Any] | None"]
 
 
 class Timeline:
+    """Entries are ``(when, seq, action, subject)``: ``action(subject)`` runs (``action()``
+    without a subject), so a record costs one small tuple, not a closure."""
+
     def __init__(self) -> None:
-        self._heap: list[tuple[float, int, Action]] = []
+        self._heap: list[tuple[float, int, Callable[..., Any], Any]] = []
         self._seq = itertools.count()
         self.on_change: Callable[[], None] | None = None  # the scheduler re-arms its timer
 
-    def at(self, when: float, action: Action) -> None:
-        heapq.heappush(self._heap, (when, next(self._seq), action))
+    def at(self, when: float, action: Callable[..., Any], subject: Any = NOTHING) -> None:
+        heapq.heappush(self._heap, (when, next(self._seq), action, subject))
         if self.on_change is not None and self._heap[0][0] == when:
             self.on_change()
 
@@ -58,7 +64,8 @@ class Timeline:
     def pop_due(self, now: float) -> Action | None:
         """The earliest action due at ``now``, taken off the timeline; None if none is."""
         if self._heap and self._heap[0][0] <= now:
-            return heapq.heappop(self._heap)[2]
+            _, _, action, subject = heapq.heappop(self._heap)
+            return action if subject is NOTHING else partial(action, subject)
         return None
 
     def __len__(self) -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
 from mock_server.core import imaging, lifecycle
@@ -62,10 +61,10 @@ class TopviewState:
             self._drop_at(engine, file, keep)
 
     def _drop_at(self, engine: Engine, file: TopviewFile, keep: Retention) -> None:
-        engine.timeline.at(keep.until(engine.clock.now()),
-                           partial(self._drop, engine, file, keep))
+        engine.timeline.at(keep.until(engine.clock.now()), self._drop, (engine, file, keep))
 
-    def _drop(self, engine: Engine, file: TopviewFile, keep: Retention) -> None:
+    def _drop(self, entry: tuple[Engine, TopviewFile, Retention]) -> None:
+        engine, file, keep = entry
         if self.files.get(file.file_id) is not file:
             return
         if any(task.payload.get("productImageFileId") == file.file_id
@@ -113,7 +112,7 @@ async def upload_check(call: Call) -> bool:
 
 # --- remove background -------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RemovedBackground:
     """What a finished remove-background task points at."""
 
