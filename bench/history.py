@@ -10,8 +10,8 @@ the virtual clock, ``--seed 1``.
    image work is replaced by precomputed PNGs so that the figures are the engine's, not
    Pillow's. Aim: the figure at the end within 1.5x of the one at 1k.
 2. **Memory under a mixed load.** A fresh mock serves ``--requests`` (default 250,000) requests
-   in cycles of five (upload credential, presigned PUT of a 64x64 PNG, submit, query, credit
-   read), real image work, while the virtual clock moves so that the run spans ``--days``
+   in cycles (upload credential, presigned PUT of a 64x64 PNG, submit, ``--polls`` queries
+   (default 1; the last one finishes the task), credit read), real image work, while the virtual clock moves so that the run spans ``--days``
    (default 30) days of mock time: records then go as the provider's retention says. RSS
    (VmRSS, after a garbage collection) is sampled every tenth of the run. Aim: < 120 MB.
 
@@ -135,22 +135,25 @@ async def cost_curve(tasks: int, window: int, marks: list[int]) -> list[dict[str
 
 # --- 2. memory under a mixed load -----------------------------------------------------------
 
-async def mixed_load(requests: int, days: float, samples: int = 10) -> dict[str, Any]:
+async def mixed_load(requests: int, days: float, polls: int = 1,
+                     samples: int = 10) -> dict[str, Any]:
     mock = Mock()
-    cycles = requests // 5
+    per_cycle = 4 + polls
+    cycles = requests // per_cycle
     step = days * 86400 / cycles if cycles else 0.0
     before = rss_mb()
     curve = []
     for n in range(cycles):
         file_id = await mock.upload(small_png(f"mixed-{n % 997}"))            # 2 requests
-        body = (await mock.submit(file_id, "polls=1")()).json()               # 1
-        await mock.query(body["result"]["taskId"])()                         # 1 (finishes it)
+        body = (await mock.submit(file_id, f"polls={polls}")()).json()       # 1
+        for _ in range(polls):                                                # the last ends it
+            await mock.query(body["result"]["taskId"])()
         await mock.credit()()                                                 # 1
         if step:
             await mock.http.post("/__admin/clock/advance", json={"seconds": step})
         if (n + 1) % max(1, cycles // samples) == 0:
             engine = mock.engine
-            curve.append({"requests": (n + 1) * 5, "rssMb": rss_mb(),
+            curve.append({"requests": (n + 1) * per_cycle, "rssMb": rss_mb(),
                           "storedTasks": len(engine.tasks.tasks),
                           "storedObjects": engine.files.object_count,
                           "storedMb": round(engine.files.total_bytes / 2**20, 1),
@@ -158,7 +161,8 @@ async def mixed_load(requests: int, days: float, samples: int = 10) -> dict[str,
                           "deadlines": len(engine.timeline)})
             print(json.dumps(curve[-1]), file=sys.stderr, flush=True)
     await mock.http.aclose()
-    return {"requests": cycles * 5, "daysOfMockTime": days, "rssBeforeMb": before,
+    return {"requests": cycles * per_cycle, "daysOfMockTime": days, "queriesPerTask": polls,
+            "rssBeforeMb": before,
             "rssAfterMb": curve[-1]["rssMb"] if curve else before, "curve": curve}
 
 
@@ -169,11 +173,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--window", type=int, default=500)
     p.add_argument("--requests", type=int, default=250_000)
     p.add_argument("--days", type=float, default=30.0)
+    p.add_argument("--polls", type=int, default=1, help="queries per task in the mixed load")
     p.add_argument("--only", choices=("cost", "memory"))
     args = p.parse_args(argv)
     report: dict[str, Any] = {"when": datetime.now(UTC).isoformat(timespec="seconds")}
     if args.only in (None, "memory"):  # first: a fresh process, before part 1's history
-        report["memory"] = asyncio.run(mixed_load(args.requests, args.days))
+        report["memory"] = asyncio.run(mixed_load(args.requests, args.days, args.polls))
     if args.only in (None, "cost"):
         marks = [m for m in (1_000, 10_000, 50_000) if m < args.tasks]
         curve = asyncio.run(cost_curve(args.tasks, args.window, marks))
