@@ -11,8 +11,9 @@ the virtual clock, ``--seed 1``.
    Pillow's. Aim: the figure at the end within 1.5x of the one at 1k.
 2. **Memory under a mixed load.** A fresh mock serves ``--requests`` (default 250,000) requests
    in cycles (upload credential, presigned PUT of a 64x64 PNG, submit, ``--polls`` queries
-   (default 1; the last one finishes the task), credit read), real image work, while the virtual clock moves so that the run spans ``--days``
-   (default 30) days of mock time: records then go as the provider's retention says. RSS
+   (default 1; the last one finishes the task), credit read), real image work, while the
+   virtual clock moves so that the run spans ``--days`` (default 30) days of mock time:
+   records then go as the provider's retention says. RSS
    (VmRSS, after a garbage collection) is sampled every tenth of the run. Aim: < 120 MB.
 
 Prints one JSON report (and saves it under ``bench/results/history-<UTC time>.json``).
