@@ -129,9 +129,10 @@ def result_paths(directory: str) -> tuple[str, str]:
 
 
 def register_result(engine: Engine, owner: str, result: RemovedBackground,
-                    keep: Retention | None = RETENTION) -> None:
+                    keep: Retention | None = RETENTION,
+                    keys: tuple[str, str] | None = None) -> None:
     """Record a task's result files (``keep`` None: for ever, the fixtures)."""
-    cutout_key, mask_key = result_paths(result.directory)
+    cutout_key, mask_key = keys or result_paths(result.directory)
     files = state(engine)
     files.add(engine, TopviewFile(result.cutout_id, owner, "png", RESULT_BUCKET, cutout_key),
               keep)
@@ -165,7 +166,7 @@ async def _remove_background(engine: Engine, owner: str, source: TopviewFile) ->
     cutout_key, mask_key = result_paths(result.directory)
     files.put(RESULT_BUCKET, cutout_key, cutout_png, "image/png")  # kept as its record
     files.put(RESULT_BUCKET, mask_key, mask_png, "image/png")
-    register_result(engine, owner, result)
+    register_result(engine, owner, result, keys=(cutout_key, mask_key))  # one copy of each
     return result
 
 
