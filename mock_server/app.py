@@ -109,7 +109,7 @@ def create_app(settings: Settings | None = None,
                          Route("/__admin/health", health, methods=["GET"]),
                          Mount("/__admin", app=lazy_admin),
                          *files_routes.routes(engine)]
-    app = Starlette(routes=routes)
+    app = Starlette(routes=routes, lifespan=engine.lifespan)  # the scheduler's timer (D91)
     app.state.engine = engine
     app.state.settings = settings
     app.add_middleware(

@@ -77,7 +77,7 @@ def routes(eng: Engine) -> list[BaseRoute]:
             chunks.append(chunk)
         data = b"".join(chunks)
         content_type = request.headers.get("content-type") or slot.content_type
-        eng.files.put(bucket, key, data, content_type)  # a repeated PUT replaces: last wins
+        eng.files.put_upload(bucket, key, data, content_type)  # a repeated PUT replaces: last wins
         return Response(b"", headers={"ETag": f'"{hashlib.md5(data).hexdigest()}"'})
 
     async def s3_object(request: Request) -> Response:

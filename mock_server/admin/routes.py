@@ -178,10 +178,13 @@ def create_admin(engine: Engine) -> FastAPI:
         return engine.clock.snapshot()
 
     @admin.post("/clock/advance", responses=BAD_INPUT,
-                summary="Move the mock clock forward (any clock mode)")
+                summary="Move the mock clock forward (any clock mode); returns after the tasks "
+                        "due by then finished and expired records went")
     async def advance(body: Advance) -> dict[str, Any]:
+        """Returns once what fell due ran: tasks finished (listeners told), records expired,
+        in due-time order (D91)."""
         try:
-            engine.clock.advance(body.seconds)
+            await engine.scheduler.advance(body.seconds)
         except ValueError as exc:
             raise HTTPException(400, str(exc)) from exc
         return engine.clock.snapshot()

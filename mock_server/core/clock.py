@@ -37,14 +37,32 @@ class Clock:
     def advance(self, seconds: float) -> float:
         """Move forward by ``seconds`` (finite, 0..MAX_ADVANCE); ``ValueError`` (and no move)
         for anything else, or when the clock would pass :data:`LATEST`."""
+        self.target(seconds)
+        self._offset += float(seconds)
+        return self.now()
+
+    def target(self, seconds: float) -> float:
+        """Where ``advance(seconds)`` would take the clock; ``ValueError`` as ``advance``."""
         if isinstance(seconds, bool) or not isinstance(seconds, int | float):
             raise ValueError("seconds must be a number")
         if not math.isfinite(seconds) or not 0 <= seconds <= MAX_ADVANCE:
             raise ValueError(f"seconds must be between 0 and {MAX_ADVANCE} (100 years)")
         if self.now() + seconds >= LATEST:
             raise ValueError("the clock cannot move past 9000-01-01T00:00:00Z")
-        self._offset += float(seconds)
-        return self.now()
+        return self.now() + float(seconds)
+
+    @property
+    def offset(self) -> float:
+        return self._offset
+
+    def move_to(self, when: float) -> None:
+        """Forward to ``when`` (a step of a checked advance; never backwards)."""
+        if when > self.now():
+            self._offset += when - self.now()
+
+    def move_offset(self, offset: float) -> None:
+        """Forward to exactly ``offset`` (the end of a checked advance; never backwards)."""
+        self._offset = max(self._offset, offset)
 
     def scaled(self, seconds: float) -> float:
         """A provider duration on this clock (divided by the speed factor)."""

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from mock_server.core.accounts import Accounts
@@ -15,7 +16,9 @@ from mock_server.core.ids import Ids
 from mock_server.core.imaging import Limits
 from mock_server.core.journal import Journal
 from mock_server.core.ratelimit import RateLimiter
+from mock_server.core.scheduler import Scheduler
 from mock_server.core.tasks import TaskEngine
+from mock_server.core.timeline import Timeline
 from mock_server.core.urlregistry import RemoteUrls
 from mock_server.settings import Settings
 
@@ -51,13 +54,21 @@ class Engine:
         self.reset(keep_clock=True)
 
     def reset(self, keep_clock: bool = False) -> None:
-        """Back to the fresh state: empty stores, default accounts, the docs' fixtures."""
+        """Back to the fresh state: empty stores, default accounts, the docs' fixtures. Work
+        started before is fenced off: its tasks' work is cancelled, they never finish or tell
+        a listener, and the old scheduler stops (decision D93)."""
+        if hasattr(self, "tasks"):
+            self.scheduler.close()
+            self.tasks.close()
         if not keep_clock:
             self.clock = Clock(self.settings.clock, self.settings.speed)
+        self.timeline = Timeline()  # task ends and record lifetimes on the mock clock
+        self.scheduler = Scheduler(self.clock, self.timeline)
         self.ids = Ids(self.settings.seed)
         self.accounts = Accounts()
-        self.files = FileStore(self.clock, self.settings.max_stored_bytes)
-        self.tasks = TaskEngine(self.clock, instant=self.settings.instant)
+        self.files = FileStore(self.clock, self.settings.max_stored_bytes, self.timeline)
+        self.tasks = TaskEngine(self.clock, instant=self.settings.instant,
+                                timeline=self.timeline)
         self.faults = Faults(self.settings.seed)
         self.remote = RemoteUrls()  # registered remote URLs (D66)
         self.journal = Journal(self.settings.journal_size)
@@ -66,6 +77,15 @@ class Engine:
         for provider in self.providers:
             self.state[provider.name] = provider.fresh_state()
             provider.seed(self)
+
+    @asynccontextmanager
+    async def lifespan(self, _app: Any) -> AsyncIterator[None]:
+        """The app's lifespan: the scheduler's timer runs while the app is served."""
+        self.scheduler.resume()
+        try:
+            yield
+        finally:
+            self.scheduler.pause()
 
     async def pause(self, seconds: float) -> None:
         """An injected delay (``X-Mock-Fault: delay``), cut short when the server stops."""

@@ -29,7 +29,7 @@ import random
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from mock_server.core.tasks import Lifecycle, TaskPlan
+from mock_server.core.plan import Lifecycle, TaskPlan
 
 
 class FaultSyntaxError(ValueError):
@@ -37,15 +37,10 @@ class FaultSyntaxError(ValueError):
 
 
 @dataclass(frozen=True)
-class Fault:
+class Fault(TaskPlan):
+    """A plan's task directives (``TaskPlan``) plus those that shape one request."""
+
     error: str | None = None
-    fail: bool = False
-    fail_message: str | None = None
-    fail_at: str | None = None
-    stuck: bool = False
-    stuck_at: str | None = None
-    polls: int | None = None
-    duration: float | None = None
     delay: float = 0.0
     delay_max: float | None = None     # with ``delay``: a uniform range ``delay..delay_max``
     probability: float = 1.0
@@ -63,22 +58,15 @@ class Fault:
         return replace(self, probability=1.0) == NO_FAULT
 
     def plan(self, lifecycle: Lifecycle) -> TaskPlan:
-        last = lifecycle.pending[-1]
-        stuck_at = (self.stuck_at or last) if self.stuck else None
-        plan = TaskPlan(polls=self.polls, duration=self.duration, fail=self.fail,
-                        fail_message=self.fail_message,
-                        fail_at=(self.fail_at or last) if self.fail else None,
-                        stuck_at=stuck_at)
-        plan.check(lifecycle)
-        return plan
+        """The task plan this fault gives a task of ``lifecycle`` (``ValueError`` if unfit)."""
+        return self.resolved(lifecycle)
 
     def describe(self) -> str:
         if self == NO_FAULT:  # nearly every request: skip the per-field walk
             return ""
-        return ";".join(_render(f.name, getattr(self, f.name), self) for f in fields(self)
-                        if (getattr(self, f.name) != getattr(NO_FAULT, f.name)
-                            or (f.name == "delay" and self.delay_max is not None))
-                        and f.name not in ("fail_message", "stuck_at", "delay_max"))
+        return ";".join(_render(name, getattr(self, name), self) for name in DESCRIBED
+                        if (getattr(self, name) != getattr(NO_FAULT, name)
+                            or (name == "delay" and self.delay_max is not None)))
 
     def fires(self, rng: random.Random) -> bool:
         """Whether this fault applies to one request (a draw only when it is uncertain)."""
@@ -92,6 +80,8 @@ class Fault:
         return replace(self, delay=round(delay, 6), delay_max=None, probability=1.0)
 
 
+# The directives ``describe`` writes, in this order (messages and states stay out of it).
+DESCRIBED = ("error", "fail", "fail_at", "stuck", "polls", "duration", "delay", "probability")
 NO_FAULT = Fault()
 
 

@@ -24,11 +24,12 @@ from urllib.parse import quote
 
 from mock_server.core import imaging
 from mock_server.core.clock import Clock
+from mock_server.core.timeline import Retention, Timeline, deadline
 
 Producer = Callable[[], bytes]
 
 
-@dataclass
+@dataclass(slots=True)
 class StoredObject:
     bucket: str
     key: str
@@ -36,7 +37,8 @@ class StoredObject:
     data: bytes | None = None
     producer: Producer | None = field(default=None, repr=False)
     created_at: float = 0.0
-    _lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+    expires_at: float | None = None  # dropped then (None: kept until evicted)
+    _lock: asyncio.Lock | None = field(default=None, repr=False)  # lazy objects only
 
     @property
     def size(self) -> int:
@@ -45,35 +47,42 @@ class StoredObject:
     async def read(self) -> bytes:
         """The bytes; a lazy object is produced once, off the event loop."""
         if self.data is None:
+            if self._lock is None:
+                self._lock = asyncio.Lock()
             async with self._lock:
                 if self.data is None and self.producer is not None:
                     self.data = await imaging.offload(self.producer)
         return self.data or b""
 
 
-@dataclass
+@dataclass(slots=True)
 class UploadSlot:
     """Where presigned PUTs may store one object: each PUT until the URL expires replaces it
     (last write wins, as on S3), each within ``max_bytes``."""
 
     max_bytes: int
     content_type: str
+    expires_at: float | None = None  # the slot itself (the upload URL's lifetime)
+    keep_for: float | Retention | None = None  # how long an object PUT here is kept
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Eviction:
-    """Why an object is gone before its URLs expired: the byte cap made room for newer ones."""
+    """Why an object is gone before its URLs expired: the byte cap made room for newer ones
+    (``cause`` "evicted"), or its lifetime ended ("expired")."""
 
     bucket: str
     key: str
     size: int
     stored_at: float
     evicted_at: float
+    cause: str = "evicted"
 
     def snapshot(self) -> dict[str, object]:
+        reason = "evicted: the stored bytes reached max_stored_bytes" \
+            if self.cause == "evicted" else "expired: the provider's retention ended"
         return {"bucket": self.bucket, "key": self.key, "size": self.size,
-                "storedAt": self.stored_at, "evictedAt": self.evicted_at,
-                "reason": "evicted: the stored bytes reached max_stored_bytes"}
+                "storedAt": self.stored_at, "evictedAt": self.evicted_at, "reason": reason}
 
 
 class FileStore:
@@ -82,30 +91,61 @@ class FileStore:
     Pinned objects (the docs' fixtures, made lazily) are never evicted and do not count
     towards the cap. An evicted object leaves a tombstone (the newest :data:`TOMBSTONES`), so its
     URLs answer like an expired object's and the admin API can say why (decision D29).
+
+    Objects and upload slots given a lifetime (``ttl``, on the mock clock) are dropped when it
+    ends (decision D92): the ``timeline`` drops them unread, and a read after the end finds
+    nothing even before that. An expired object leaves a tombstone too.
     """
 
     TOMBSTONES = 10_000
 
-    def __init__(self, clock: Clock, max_bytes: int) -> None:
+    def __init__(self, clock: Clock, max_bytes: int, timeline: Timeline | None = None) -> None:
         self.clock = clock
         self.max_bytes = max_bytes
+        self.timeline = timeline if timeline is not None else Timeline()
         self._objects: OrderedDict[tuple[str, str], StoredObject] = OrderedDict()
         self._pinned: dict[tuple[str, str], StoredObject] = {}
         self._uploads: dict[tuple[str, str], UploadSlot] = {}
         self._evicted: OrderedDict[tuple[str, str], Eviction] = OrderedDict()
         self._bytes = 0
 
-    def expect_upload(self, bucket: str, key: str, max_bytes: int, content_type: str) -> None:
-        self._uploads[(bucket, key)] = UploadSlot(max_bytes, content_type)
+    def expect_upload(self, bucket: str, key: str, max_bytes: int, content_type: str,
+                      ttl: float | None = None,
+                      keep_for: float | Retention | None = None) -> None:
+        """A slot for presigned PUTs, open ``ttl`` seconds; what is PUT is kept ``keep_for``."""
+        where = (bucket, key)
+        expires_at = None if ttl is None else self.clock.now() + ttl
+        slot = UploadSlot(max_bytes, content_type, expires_at, keep_for)
+        self._uploads[where] = slot
+        if expires_at is not None:
+            self.timeline.at(expires_at, self._close_slot, (where, slot))
 
     def upload_slot(self, bucket: str, key: str) -> UploadSlot | None:
-        return self._uploads.get((bucket, key))
+        slot = self._uploads.get((bucket, key))
+        if slot is not None and slot.expires_at is not None \
+                and self.clock.now() >= slot.expires_at:
+            self._close_slot(((bucket, key), slot))
+            return None
+        return slot
 
-    def put(self, bucket: str, key: str, data: bytes, content_type: str) -> StoredObject:
+    def put_upload(self, bucket: str, key: str, data: bytes,
+                   content_type: str) -> StoredObject:
+        """Store a presigned PUT's bytes, kept as long as its slot says."""
+        slot = self._uploads.get((bucket, key))
+        return self.put(bucket, key, data, content_type,
+                        ttl=slot.keep_for if slot is not None else None)
+
+    def put(self, bucket: str, key: str, data: bytes, content_type: str,
+            ttl: float | Retention | None = None) -> StoredObject:
+        """Store ``data``; with ``ttl`` (seconds or a rule), dropped when it ends."""
         self.delete(bucket, key)
-        obj = StoredObject(bucket, key, content_type, data=data, created_at=self.clock.now())
+        now = self.clock.now()
+        obj = StoredObject(bucket, key, content_type, data=data, created_at=now,
+                           expires_at=None if ttl is None else deadline(now, ttl))
         self._objects[(bucket, key)] = obj
         self._bytes += len(data)
+        if obj.expires_at is not None:
+            self.timeline.at(obj.expires_at, self._expire_entry, ((bucket, key), obj))
         self._evict()
         return obj
 
@@ -119,18 +159,22 @@ class FileStore:
         return obj
 
     def get(self, bucket: str, key: str) -> StoredObject | None:
-        return self._objects.get((bucket, key)) or self._pinned.get((bucket, key))
+        obj = self._objects.get((bucket, key))
+        if obj is not None and obj.expires_at is not None and self.clock.now() >= obj.expires_at:
+            self._expire((bucket, key), obj)
+            obj = None
+        return obj or self._pinned.get((bucket, key))
 
     def exists(self, bucket: str, key: str) -> bool:
-        return (bucket, key) in self._objects or (bucket, key) in self._pinned
+        return self.get(bucket, key) is not None
 
     def eviction(self, bucket: str, key: str) -> Eviction | None:
         """Why (bucket, key) is gone, if the byte cap evicted it."""
         return self._evicted.get((bucket, key))
 
     def evictions(self, limit: int = 100) -> list[Eviction]:
-        """The newest evictions, newest last."""
-        return list(self._evicted.values())[-limit:]
+        """The newest evictions by the byte cap, newest last."""
+        return [e for e in self._evicted.values() if e.cause == "evicted"][-limit:]
 
     def delete(self, bucket: str, key: str) -> None:
         self._evicted.pop((bucket, key), None)
@@ -144,10 +188,35 @@ class FileStore:
         while self._bytes > self.max_bytes and len(self._objects) > 1:
             where, oldest = self._objects.popitem(last=False)
             self._bytes -= oldest.size
-            self._evicted[where] = Eviction(oldest.bucket, oldest.key, oldest.size,
-                                            oldest.created_at, now)
-            if len(self._evicted) > self.TOMBSTONES:
-                self._evicted.popitem(last=False)
+            self._bury(where, Eviction(oldest.bucket, oldest.key, oldest.size,
+                                       oldest.created_at, now))
+
+    def _bury(self, where: tuple[str, str], tombstone: Eviction) -> None:
+        self._evicted[where] = tombstone
+        if len(self._evicted) > self.TOMBSTONES:
+            self._evicted.popitem(last=False)
+
+    def _expire(self, where: tuple[str, str], obj: StoredObject) -> None:
+        """A timeline action: ``obj``'s lifetime ended (a newer object there is left alone)."""
+        if self._objects.get(where) is obj:
+            del self._objects[where]
+            self._bytes -= obj.size
+            self._bury(where, Eviction(obj.bucket, obj.key, obj.size, obj.created_at,
+                                       self.clock.now(), cause="expired"))
+
+    def expire(self, bucket: str, key: str) -> None:
+        """Drop the object now, as if its lifetime ended (its URLs answer as expired)."""
+        obj = self._objects.get((bucket, key))
+        if obj is not None:
+            self._expire((bucket, key), obj)
+
+    def _expire_entry(self, entry: tuple[tuple[str, str], StoredObject]) -> None:
+        self._expire(*entry)
+
+    def _close_slot(self, entry: tuple[tuple[str, str], UploadSlot]) -> None:
+        where, slot = entry
+        if self._uploads.get(where) is slot:
+            del self._uploads[where]
 
     @property
     def total_bytes(self) -> int:
@@ -155,7 +224,15 @@ class FileStore:
 
     @property
     def evicted_count(self) -> int:
-        return len(self._evicted)
+        return sum(1 for e in self._evicted.values() if e.cause == "evicted")
+
+    @property
+    def object_count(self) -> int:
+        return len(self._objects)
+
+    @property
+    def upload_count(self) -> int:
+        return len(self._uploads)
 
 
 @lru_cache(maxsize=64)

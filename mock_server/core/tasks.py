@@ -1,69 +1,37 @@
-"""A generic asynchronous task lifecycle.
+"""The task store: states worked out from the mock clock, ends scheduled, history bounded.
 
 Each provider describes its states as data (:class:`Lifecycle`); each task gets a
-:class:`TaskPlan` at submit time (defaults, ``X-Mock-Fault`` directives, fault rules). Nothing
-runs on a timer: a task's state is worked out when somebody reads it ("lazy advance"), from the
-mock clock or from the number of polls, so a virtual clock or ``polls=N`` gives exact,
-sleep-free control.
+:class:`TaskPlan` at submit time. A task's state is worked out when somebody reads it (lazy
+advance, exact under a virtual clock or ``polls=N``), and a task whose end is fixed in time is
+also put on the :class:`Timeline`, so it finishes, and tells its listeners, when its time comes
+whether or not anyone reads it (the scheduler runs the timeline).
+
+Cost per request does not grow with history: unfinished tasks are indexed per owner (admission
+and credit reads look only at those), ends and expiries sit in one heap, and a finished task is
+dropped ``Lifecycle.retention`` seconds after it ended (fixtures are kept for ever).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import asdict, dataclass, field, replace
+from functools import lru_cache
 from typing import Any
 
 from mock_server.core.clock import Clock
+from mock_server.core.plan import Lifecycle, TaskPlan
+from mock_server.core.timeline import Timeline, deadline
+
+__all__ = ["Lifecycle", "Listener", "Task", "TaskEngine", "TaskPlan", "Work"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Lifecycle:
-    pending: tuple[str, ...]
-    durations: tuple[float, ...]
-    success: str = "success"
-    failure: str = "fail"
-    failure_message: str = "task failed"
-
-    def __post_init__(self) -> None:
-        if len(self.pending) != len(self.durations) or not self.pending:
-            raise ValueError("one duration per pending state, at least one state")
-
-    @property
-    def states(self) -> tuple[str, ...]:
-        return (*self.pending, self.success, self.failure)
-
-
-@dataclass
-class TaskPlan:
-    """How one task progresses; fixed when it is accepted."""
-
-    polls: int | None = None
-    duration: float | None = None
-    fail: bool = False
-    fail_message: str | None = None
-    fail_at: str | None = None
-    stuck_at: str | None = None
-
-    def check(self, lifecycle: Lifecycle) -> None:
-        for name in ("fail_at", "stuck_at"):
-            state = getattr(self, name)
-            if state is not None and state not in lifecycle.pending:
-                raise ValueError(f"{name}={state!r}: not one of {', '.join(lifecycle.pending)}")
-        if self.polls is not None and self.polls < 1:
-            raise ValueError("polls must be >= 1")
-        if self.duration is not None and self.duration < 0:
-            raise ValueError("duration must be >= 0")
-
 
 Work = Callable[[], Awaitable[Any]]
 
 
-@dataclass
+@dataclass(slots=True)
 class Task:
     id: str
     provider: str
@@ -81,7 +49,9 @@ class Task:
     error: str | None = None
     result: Any = None
     work: asyncio.Future[Any] | None = field(default=None, repr=False)
-    on_finish: Callable[[Task], None] | None = field(default=None, repr=False)
+    listeners: list[Listener] = field(default_factory=list, repr=False)
+    due_at: float | None = None       # when a time-based plan makes it terminal
+    expires_at: float | None = None   # when it is dropped (None: kept)
 
     @property
     def finished(self) -> bool:
@@ -101,48 +71,73 @@ class Task:
             "createdAt": self.created_at,
             "finishedAt": self.finished_at,
             "polls": self.polls,
-            "plan": {k: v for k, v in asdict(self.plan).items() if v not in (None, False)},
+            "plan": {k: v for k, v in asdict(self.plan).items()
+                     if v not in (None, False) and k != "stuck"},
             "cost": self.cost,
             "error": self.error,
             "payload": self.payload,
         }
 
 
+Listener = Callable[[Task], None]
+
+
 class TaskEngine:
-    def __init__(self, clock: Clock, instant: bool = False) -> None:
+    def __init__(self, clock: Clock, instant: bool = False,
+                 timeline: Timeline | None = None) -> None:
         self.clock = clock
         self.instant = instant
+        self.timeline = timeline if timeline is not None else Timeline()
         self.tasks: dict[str, Task] = {}
+        self.listeners: list[Listener] = []  # told of every task's end, after its own
+        self.closed = False
+        self._open: dict[tuple[str, str], dict[str, Task]] = {}
 
     def create(self, *, id: str, provider: str, operation: str, owner: str,
                lifecycle: Lifecycle, plan: TaskPlan, payload: dict[str, Any],
                work: Work | None = None, cost: float = 0.0,
-               on_finish: Callable[[Task], None] | None = None) -> Task:
-        plan.check(lifecycle)
-        if self.instant and plan.polls is None and plan.duration is None:
-            plan.polls = 1
+               on_finish: Listener | None = None, listeners: Iterable[Listener] = ()) -> Task:
+        plan = _resolved(plan, lifecycle, self.instant)
         task = Task(id=id, provider=provider, operation=operation, owner=owner,
                     lifecycle=lifecycle, plan=plan, created_at=self.clock.now(),
-                    payload=payload, cost=cost, on_finish=on_finish,
-                    status=lifecycle.pending[0])
+                    payload=payload, cost=cost, status=lifecycle.pending[0],
+                    listeners=[*([on_finish] if on_finish else []), *listeners])
         if work is not None:
             task.work = asyncio.ensure_future(work())
             task.work.add_done_callback(_retrieve_exception)
         self.tasks[id] = task
+        self._open.setdefault((provider, owner), {})[id] = task
+        task.due_at = self._due_at(task)
+        if task.due_at is not None:
+            self.timeline.at(task.due_at, self._due, task)
         return task
 
     def add_finished(self, task: Task) -> Task:
-        """Register a task that is already terminal (fixtures)."""
+        """Register a task that is already terminal and kept for ever (fixtures)."""
+        task.expires_at = None
         self.tasks[task.id] = task
         return task
 
     def get(self, task_id: str) -> Task | None:
-        return self.tasks.get(task_id)
+        """The task, or None when unknown or expired."""
+        task = self.tasks.get(task_id)
+        if task is not None and self._expired(task):
+            self._expire(task)
+            return None
+        return task
 
     def select(self, provider: str | None = None, owner: str | None = None) -> list[Task]:
+        """Every stored task (admin listings: the only full scan)."""
         return [t for t in self.tasks.values()
                 if (provider is None or t.provider == provider)
-                and (owner is None or t.owner == owner)]
+                and (owner is None or t.owner == owner) and not self._expired(t)]
+
+    def open_tasks(self, provider: str | None = None, owner: str | None = None) -> list[Task]:
+        """Unfinished tasks (of ``owner`` under ``provider``: an index lookup)."""
+        if provider is not None and owner is not None:
+            return list(self._open.get((provider, owner), {}).values())
+        return [t for (p, _), bucket in list(self._open.items()) if provider in (None, p)
+                for t in list(bucket.values()) if owner in (None, t.owner)]
 
     async def observe(self, task: Task, *, poll: bool = False) -> str:
         """The task's state now; a ``poll`` counts towards a ``polls=N`` plan."""
@@ -162,9 +157,7 @@ class TaskEngine:
         admission (count, then create) cannot interleave with another submit. A task whose time
         is up and whose work is done is finished on the spot; one whose work still runs counts."""
         pending = 0
-        for task in self.select(provider, owner):
-            if task.finished:
-                continue
+        for task in self.open_tasks(provider, owner):
             state = self._planned_state(task)
             if state is not None:
                 task.status = state
@@ -176,13 +169,24 @@ class TaskEngine:
         return pending
 
     async def catch_up(self, provider: str | None = None, owner: str | None = None) -> int:
-        """Bring every unfinished task up to now (settling credits of those that ended);
-        returns how many are still unfinished."""
+        """Bring unfinished tasks up to now (their listeners settle credits); returns how many
+        are still unfinished. Looks only at unfinished tasks, never at history."""
         pending = 0
-        for task in self.select(provider, owner):
+        for task in self.open_tasks(provider, owner):
             if not task.finished and (await self.observe(task)) in task.lifecycle.pending:
                 pending += 1
         return pending
+
+    def close(self) -> None:
+        """Fence this store off (a reset): work in flight is cancelled, and no task of it
+        finishes or tells a listener any more."""
+        self.closed = True
+        for task in self.open_tasks():
+            if task.work is not None and not task.work.done():
+                _cancel(task.work)
+        self._open.clear()
+
+    # --- internals ---------------------------------------------------------------------------
 
     def _path(self, task: Task) -> list[tuple[str, float]]:
         """The pending states this task passes through, with their durations; a ``duration``
@@ -195,54 +199,133 @@ class TaskEngine:
             return [(state, plan.duration / len(states)) for state in states]
         return list(zip(states, lc.durations, strict=False))
 
+    def _stuck_state(self, task: Task, path: list[tuple[str, float]]) -> str | None:
+        stuck = task.plan.stuck_at
+        return stuck if stuck is not None and any(s == stuck for s, _ in path) else None
+
+    def _due_at(self, task: Task) -> float | None:
+        """When a time-based plan makes the task terminal (None: polls, or stuck)."""
+        if task.plan.polls is not None:
+            return None
+        path = self._path(task)
+        if self._stuck_state(task, path) is not None:
+            return None
+        return task.created_at + sum(self.clock.scaled(seconds) for _, seconds in path)
+
     def _planned_state(self, task: Task) -> str | None:
         """The pending state the task is in, or None once it is due to be terminal."""
         path = self._path(task)
         states = [state for state, _ in path]
-        stuck = task.plan.stuck_at if task.plan.stuck_at in states else None
+        stuck = self._stuck_state(task, path)
         if task.plan.polls is not None:
             index = min(max(task.polls - 1, 0), len(path) - 1)
             if stuck is not None:
                 return states[min(index, states.index(stuck))]
             return None if task.polls >= task.plan.polls else states[index]
-        elapsed = self.clock.now() - task.created_at
+        now = self.clock.now()
+        if task.due_at is not None and now >= task.due_at:
+            return None
+        elapsed = now - task.created_at
         for state, seconds in path:
             if state == stuck:
                 return state
             elapsed -= self.clock.scaled(seconds)
             if elapsed < 0:
                 return state
-        return None
+        return states[-1]  # rounding: not yet due, so still in the last state
+
+    def _due(self, task: Task) -> asyncio.Future[Any] | None:
+        """A timeline action: the task's time is up. Returns its work if that still runs (the
+        task ends as soon as the work does)."""
+        if task.finished or self.closed:
+            return None
+        work = task.work
+        if work is None or work.done() or task.plan.fail:
+            self._conclude(task)
+            return None
+        work.add_done_callback(lambda _: self._conclude(task))
+        return work
 
     async def _finish(self, task: Task) -> None:
-        if task.work is not None and not task.plan.fail:
-            with contextlib.suppress(Exception):  # _conclude reads the outcome from the future
-                await asyncio.shield(task.work)
+        work = task.work
+        if work is not None and not task.plan.fail:
+            try:  # _conclude reads the outcome from the future
+                await asyncio.shield(work)
+            except asyncio.CancelledError:
+                if not work.cancelled():  # the reader itself is cancelled, not the work
+                    raise
+            except Exception:
+                log.debug("task %s work failed", task.id)
         self._conclude(task)
 
     def _conclude(self, task: Task) -> None:
-        """Make the task terminal (its work, if any, is done or not wanted)."""
-        if task.finished:  # another reader finished it while we awaited
+        """Make the task terminal (its work, if any, is done or not wanted) and tell its
+        listeners."""
+        if task.finished or self.closed:  # another reader finished it, or a reset fenced it
             return
         failure = task.plan.fail_message if task.plan.fail else None
         if task.plan.fail and failure is None:
             failure = task.lifecycle.failure_message
         work = task.work
         if work is not None and not task.plan.fail:
-            if work.cancelled():
+            if not work.done() or work.cancelled():
                 failure = task.lifecycle.failure_message
             elif (exc := work.exception()) is not None:  # the task fails, not its reader
                 log.info("task %s work failed: %s", task.id, exc)
                 failure = str(exc) or task.lifecycle.failure_message
             else:
                 task.result = work.result()
+        task.work = None  # the future and what it holds are not needed any more
         task.finished_at = self.clock.now()
         task.status = task.lifecycle.failure if failure else task.lifecycle.success
         task.error = failure
-        if task.on_finish is not None:
-            task.on_finish(task)
+        bucket = self._open.get((task.provider, task.owner))
+        if bucket is not None:
+            bucket.pop(task.id, None)
+            if not bucket:
+                del self._open[(task.provider, task.owner)]
+        if task.lifecycle.retention is not None:
+            task.expires_at = deadline(task.finished_at, task.lifecycle.retention)
+            self.timeline.at(task.expires_at, self._expire, task)
+        for listener in (*task.listeners, *self.listeners):
+            try:
+                listener(task)
+            except Exception:  # one listener's bug must not stop the others or the reader
+                log.exception("listener of task %s failed", task.id)
+
+    def _expired(self, task: Task) -> bool:
+        return task.expires_at is not None and self.clock.now() >= task.expires_at
+
+    def _expire(self, task: Task) -> None:
+        if self.tasks.get(task.id) is task:
+            del self.tasks[task.id]
+
+
+@lru_cache(maxsize=256)
+def _resolved(plan: TaskPlan, lifecycle: Lifecycle, instant: bool) -> TaskPlan:
+    """One shared, immutable plan per (plan, lifecycle, mode): most tasks have the same one,
+    so a task does not carry its own copy."""
+    resolved = plan.resolved(lifecycle)
+    if instant and resolved.polls is None and resolved.duration is None:
+        resolved = replace(resolved, polls=1)
+    return resolved
 
 
 def _retrieve_exception(future: asyncio.Future[Any]) -> None:
     if not future.cancelled():
         future.exception()
+
+
+def _cancel(future: asyncio.Future[Any]) -> None:
+    """Cancel ``future`` from whichever thread (its loop may be another test client's)."""
+    loop = future.get_loop()
+    if loop.is_closed():
+        return
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if running is loop:
+        future.cancel()
+    else:
+        loop.call_soon_threadsafe(future.cancel)

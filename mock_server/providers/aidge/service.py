@@ -103,8 +103,9 @@ async def cut_out(call: Call) -> dict[str, Any]:
         raise AidgeBusinessError(704, ids) from exc
     now = engine.clock.now()
     key = result_key(now, engine.ids.hex("aidge.result"), result.score, result.extension)
-    engine.files.put(RESULT_BUCKET, key, result.data,
-                     "image/jpeg" if result.extension == "jpg" else "image/png")
+    engine.files.put(RESULT_BUCKET, key, result.data,  # kept as long as its URL lives (D92)
+                     "image/jpeg" if result.extension == "jpg" else "image/png",
+                     ttl=engine.settings.aidge_url_ttl)
     charge(account, trial=call.incoming is not None and is_trial(call.incoming.headers))
     return {"score": result.score,
             "imageUrl": engine.oss.url(call.base_url, RESULT_BUCKET, key, now=now,

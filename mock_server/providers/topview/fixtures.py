@@ -14,7 +14,8 @@ from typing import Any
 from mock_server.core import imaging
 from mock_server.core.accounts import Account
 from mock_server.core.engine import Engine
-from mock_server.core.tasks import Task, TaskPlan
+from mock_server.core.plan import TaskPlan
+from mock_server.core.tasks import Task
 from mock_server.providers.topview import service
 from mock_server.providers.topview.service import (
     LIFECYCLE,
@@ -95,18 +96,19 @@ def seed(engine: Engine) -> None:
                                 concurrency=8))
     for account in configured_accounts(engine.settings.accounts.get(PROVIDER, [])):
         engine.accounts.add(account)
-    files = service.state(engine).files
+    files = service.state(engine)  # fixtures: kept for ever (T31, D92)
     for file_id in (*(t.source_id for t in DOCS_TASKS), *DOCS_IMAGES):
         key = f"user_upload/{DEMO_UID}/{file_id}.png"
         engine.files.put_lazy(UPLOAD_BUCKET, key, lambda f=file_id: product_png(f), "image/png")
-        files[file_id] = TopviewFile(file_id, DEMO_UID, "png", UPLOAD_BUCKET, key)
+        files.add(engine, TopviewFile(file_id, DEMO_UID, "png", UPLOAD_BUCKET, key), keep=None)
     for docs in DOCS_TASKS:
         _seed_task(engine, docs)
     for cutout_id in DOCS_CUTOUTS:
         key = f"analyzed_video/task/background_removed/{cutout_id}/cropped_image.png"
         engine.files.put_lazy(RESULT_BUCKET, key, lambda f=cutout_id: removed(f)[0],
                               "image/png")
-        files[cutout_id] = TopviewFile(cutout_id, DEMO_UID, "png", RESULT_BUCKET, key)
+        files.add(engine, TopviewFile(cutout_id, DEMO_UID, "png", RESULT_BUCKET, key),
+                  keep=None)
 
 
 def _seed_task(engine: Engine, docs: DocsTask) -> None:
@@ -115,7 +117,7 @@ def _seed_task(engine: Engine, docs: DocsTask) -> None:
                           "image/png")
     engine.files.put_lazy(RESULT_BUCKET, mask_key, lambda: removed(docs.source_id)[1],
                           "image/png")
-    service.register_result(engine, DEMO_UID, docs.result)
+    service.register_result(engine, DEMO_UID, docs.result, keep=None)
     now = engine.clock.now()
     engine.tasks.add_finished(Task(
         id=docs.task_id, provider=PROVIDER, operation=REMOVE_BACKGROUND, owner=DEMO_UID,

@@ -5,21 +5,28 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from mock_server.core import imaging
+from mock_server.core import imaging, lifecycle
 from mock_server.core.accounts import Account
-from mock_server.core.endpoints import Call, ControlError
+from mock_server.core.endpoints import Call
 from mock_server.core.engine import Engine
-from mock_server.core.tasks import Lifecycle, Task
+from mock_server.core.plan import Lifecycle
+from mock_server.core.timeline import Retention
 from mock_server.providers.topview.errors import TopviewError
 
 PROVIDER = "topview"
+# T14, T17: the docs' CloudFront Policy ends 72 h after the session's calls (D62); the files
+# themselves stay 7 days, and every query within them signs fresh URLs. Finished tasks,
+# uploads and results go after 7 days (an S3 lifecycle rule), a file not while a task still
+# uses it; an upload slot when its URL dies (D92).
+UPLOAD_TTL, S3_TTL, CLOUDFRONT_TTL = 3600, 86400, 72 * 3600
+RETENTION = Retention(7 * 86400, midnight=True)
 LIFECYCLE = Lifecycle(pending=("init", "running"), durations=(1.0, 4.0),
-                      failure_message="model service unavailable")
+                      failure_message="model service unavailable", retention=RETENTION)
 REMOVE_BACKGROUND = "remove_background"
 COSTS = {REMOVE_BACKGROUND: 0.5}                       # T12
-# T14, T17: the docs' CloudFront Policy ends 72 h after the session's calls (D62); the files
-# themselves stay 7 days, and every query within them signs fresh URLs.
-UPLOAD_TTL, S3_TTL, CLOUDFRONT_TTL = 3600, 86400, 72 * 3600
+TASKS = lifecycle.TaskKind(PROVIDER, LIFECYCLE, not_found=lambda: TopviewError("4004"),
+                           too_many=lambda: TopviewError("4007"),
+                           no_credits=lambda: TopviewError("4100"))
 UPLOAD_BUCKET, RESULT_BUCKET, DISTRIBUTION = "topview-upload", "aigc", "dr1coeak04nbk"
 IMAGE_FORMATS = {"png", "jpg", "jpeg", "bmp", "webp"}
 MIME = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "bmp": "image/bmp",
@@ -30,7 +37,7 @@ RESULT_KEYS = ("bgRemovedImageFileId", "bgRemovedImagePath", "bgRemovedImageWidt
                "maskImageHeight", "costCredit", "errorMsg")
 
 
-@dataclass
+@dataclass(slots=True)
 class TopviewFile:
     file_id: str
     owner: str
@@ -41,7 +48,31 @@ class TopviewFile:
 
 @dataclass
 class TopviewState:
+    """Topview's file records (fileId -> where its bytes are). A record and its stored bytes
+    go together when its lifetime ends, not while an unfinished task of its owner uses it
+    (checked again a lifetime later); the docs' fixtures are kept for ever."""
+
     files: dict[str, TopviewFile] = field(default_factory=dict)
+
+    def add(self, engine: Engine, file: TopviewFile, keep: Retention | None) -> None:
+        """Record ``file``, dropped when ``keep`` ends (None: kept for ever)."""
+        self.files[file.file_id] = file
+        if keep is not None:
+            self._drop_at(engine, file, keep)
+
+    def _drop_at(self, engine: Engine, file: TopviewFile, keep: Retention) -> None:
+        engine.timeline.at(keep.until(engine.clock.now()), self._drop, (engine, file, keep))
+
+    def _drop(self, entry: tuple[Engine, TopviewFile, Retention]) -> None:
+        engine, file, keep = entry
+        if self.files.get(file.file_id) is not file:
+            return
+        if any(task.payload.get("productImageFileId") == file.file_id
+               for task in engine.tasks.open_tasks(PROVIDER, file.owner)):
+            self._drop_at(engine, file, keep)  # a running task still reads it
+            return
+        del self.files[file.file_id]
+        engine.files.expire(file.bucket, file.key)
 
 
 def state(engine: Engine) -> TopviewState:
@@ -67,8 +98,8 @@ async def upload_credential(call: Call) -> dict[str, Any]:
     file_id = engine.ids.hex("topview.file")
     key = f"user_upload/{owner}/{file_id}.{fmt}"
     engine.files.expect_upload(UPLOAD_BUCKET, key, engine.settings.max_upload_bytes,
-                               MIME[fmt])
-    state(engine).files[file_id] = TopviewFile(file_id, owner, fmt, UPLOAD_BUCKET, key)
+                               MIME[fmt], ttl=UPLOAD_TTL)
+    state(engine).add(engine, TopviewFile(file_id, owner, fmt, UPLOAD_BUCKET, key), RETENTION)
     url = engine.s3.url(call.base_url, UPLOAD_BUCKET, key, now=engine.clock.now(),
                         expires=UPLOAD_TTL, method="PUT")
     return {"fileId": file_id, "fileName": f"{file_id}.{fmt}", "format": fmt, "uploadUrl": url}
@@ -81,7 +112,7 @@ async def upload_check(call: Call) -> bool:
 
 # --- remove background -------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RemovedBackground:
     """What a finished remove-background task points at."""
 
@@ -97,12 +128,15 @@ def result_paths(directory: str) -> tuple[str, str]:
     return f"{base}/cropped_image.png", f"{base}/mask.png"
 
 
-def register_result(engine: Engine, owner: str, result: RemovedBackground) -> None:
-    cutout_key, mask_key = result_paths(result.directory)
-    files = state(engine).files
-    files[result.cutout_id] = TopviewFile(result.cutout_id, owner, "png", RESULT_BUCKET,
-                                          cutout_key)
-    files[result.mask_id] = TopviewFile(result.mask_id, owner, "png", RESULT_BUCKET, mask_key)
+def register_result(engine: Engine, owner: str, result: RemovedBackground,
+                    keep: Retention | None = RETENTION,
+                    keys: tuple[str, str] | None = None) -> None:
+    """Record a task's result files (``keep`` None: for ever, the fixtures)."""
+    cutout_key, mask_key = keys or result_paths(result.directory)
+    files = state(engine)
+    files.add(engine, TopviewFile(result.cutout_id, owner, "png", RESULT_BUCKET, cutout_key),
+              keep)
+    files.add(engine, TopviewFile(result.mask_id, owner, "png", RESULT_BUCKET, mask_key), keep)
 
 
 def render_cutout(data: bytes, limits: imaging.Limits) -> tuple[bytes, bytes, Any]:
@@ -112,7 +146,10 @@ def render_cutout(data: bytes, limits: imaging.Limits) -> tuple[bytes, bytes, An
 
 
 async def _remove_background(engine: Engine, owner: str, source: TopviewFile) -> RemovedBackground:
-    obj = engine.files.get(source.bucket, source.key)
+    # The stores of the state this task was submitted in: a reset cancels this work, and
+    # even so nothing of it could reach the fresh state (D93).
+    files, ids, tasks = engine.files, engine.ids, engine.tasks
+    obj = files.get(source.bucket, source.key)
     if obj is None:
         raise RuntimeError("source image is gone")
     try:
@@ -122,12 +159,14 @@ async def _remove_background(engine: Engine, owner: str, source: TopviewFile) ->
         raise RuntimeError(f"image too large: {exc}") from exc
     except imaging.ImageError as exc:
         raise RuntimeError("image decode failed: the file is not a readable image") from exc
-    result = RemovedBackground(engine.ids.hex("topview.dir"), engine.ids.hex("topview.file"),
-                               engine.ids.hex("topview.file"), cut.cropped.size, cut.mask.size)
+    if tasks.closed:
+        raise RuntimeError("the mock was reset")
+    result = RemovedBackground(ids.hex("topview.dir"), ids.hex("topview.file"),
+                               ids.hex("topview.file"), cut.cropped.size, cut.mask.size)
     cutout_key, mask_key = result_paths(result.directory)
-    engine.files.put(RESULT_BUCKET, cutout_key, cutout_png, "image/png")
-    engine.files.put(RESULT_BUCKET, mask_key, mask_png, "image/png")
-    register_result(engine, owner, result)
+    files.put(RESULT_BUCKET, cutout_key, cutout_png, "image/png")  # kept as its record
+    files.put(RESULT_BUCKET, mask_key, mask_png, "image/png")
+    register_result(engine, owner, result, keys=(cutout_key, mask_key))  # one copy of each
     return result
 
 
@@ -138,13 +177,11 @@ async def remove_background_submit(call: Call) -> dict[str, Any]:
         raise TopviewError("4004")  # credential issued, bytes never uploaded
     if source.format not in IMAGE_FORMATS:
         raise TopviewError("4000")
-    await _admit(engine, account, COSTS[REMOVE_BACKGROUND])
     notice_url = call.params.get("noticeUrl") or None
-    task = engine.tasks.create(
-        id=engine.ids.hex("topview.task"), provider=PROVIDER, operation=REMOVE_BACKGROUND,
-        owner=account.key, lifecycle=LIFECYCLE, plan=_plan(call), payload=call.params,
-        work=lambda: _remove_background(engine, account.key, source),
-        cost=COSTS[REMOVE_BACKGROUND], on_finish=lambda t: _settle(engine, t))
+    task = await lifecycle.submit(
+        engine, TASKS, account=account, operation=REMOVE_BACKGROUND, fault=call.fault,
+        payload=call.params, cost=COSTS[REMOVE_BACKGROUND],
+        work=lambda: _remove_background(engine, account.key, source))
     task.data["noticeUuid"] = engine.ids.hex("topview.notice") if notice_url else None
     call.detail["taskId"] = task.id
     return {"taskId": task.id, "status": "success", "errorMsg": None,
@@ -153,7 +190,9 @@ async def remove_background_submit(call: Call) -> dict[str, Any]:
 
 async def remove_background_query(call: Call) -> dict[str, Any]:
     engine = call.engine
-    task = _own_task(call, REMOVE_BACKGROUND)
+    task = lifecycle.owned(engine, TASKS, call.params["taskId"], _account(call).key,
+                           REMOVE_BACKGROUND)
+    call.detail["taskId"] = task.id
     status = await engine.tasks.observe(task, poll=True)
     answer: dict[str, Any] = {"taskId": task.id, "status": status, **dict.fromkeys(RESULT_KEYS)}
     if status == LIFECYCLE.failure:
@@ -195,40 +234,3 @@ async def credit_detail(call: Call) -> dict[str, Any]:
     await call.engine.tasks.catch_up(PROVIDER, account.key)  # charge tasks that have ended
     return {"uid": account.key, "remainCredit": account.credits, "expiredTime": None,
             "apiKeyMap": None}
-
-
-# --- shared task plumbing ----------------------------------------------------------------
-
-def _plan(call: Call) -> Any:
-    try:
-        return call.fault.plan(LIFECYCLE)
-    except ValueError as exc:
-        raise ControlError(f"X-Mock-Fault: {exc}") from exc
-
-
-async def _admit(engine: Engine, account: Account, cost: float) -> None:
-    """Concurrency limit (T6) then credits (T5); reserves the credits.
-
-    Tasks that are due wait for their image work first; after that nothing awaits, so the
-    count and the task the caller creates next are one atomic step (no submit can slip in
-    between and exceed the limit)."""
-    await engine.tasks.catch_up(PROVIDER, account.key)
-    if engine.tasks.unfinished(PROVIDER, account.key) >= account.concurrency:
-        raise TopviewError("4007")
-    if not engine.accounts.reserve(account, cost):
-        raise TopviewError("4100")
-
-
-def _settle(engine: Engine, task: Task) -> None:
-    account = engine.accounts.get(PROVIDER, task.owner)
-    if account is not None:
-        engine.accounts.settle(account, task.cost, charge=task.succeeded)  # T10
-
-
-def _own_task(call: Call, operation: str) -> Task:
-    task = call.engine.tasks.get(call.params["taskId"])
-    if (task is None or task.provider != PROVIDER or task.operation != operation
-            or task.owner != _account(call).key):
-        raise TopviewError("4004")
-    call.detail["taskId"] = task.id
-    return task
