@@ -64,3 +64,40 @@ def test_a_task_read_during_a_reset_answers_and_charges_nobody() -> None:
     asyncio.run(run())
     account = mock.engine.accounts.get("topview", DEMO_UID)
     assert (account.credits, account.reserved) == (1000.0, 0.0)
+
+
+def test_an_aidge_cut_out_in_flight_during_a_reset_leaves_the_fresh_state_fresh(
+        monkeypatch) -> None:
+    """A synchronous Aidge call that is rendering when the mock is reset answers from the
+    stores it started with: the fresh state holds no result of it and draws the same ids."""
+    from mock_server.providers.aidge import service as aidge
+    from tests.aidge_calls import CUT_OUT, DOCS_URL, v2_query
+
+    settings = Settings(clock="virtual", seed=7)
+    fresh = InProcessMock(settings).engine
+    expected = (fresh.files.object_count, fresh.files.total_bytes, fresh.ids.hex("aidge.result"))
+    mock = InProcessMock(settings)
+    inside, release = threading.Event(), threading.Event()
+    render = aidge.render
+
+    def gated(*args):
+        inside.set()
+        release.wait(10)
+        return render(*args)
+    monkeypatch.setattr(aidge, "render", gated)
+
+    async def run() -> dict:
+        async with mock.async_client() as http:
+            query = v2_query(int(mock.engine.clock.now() * 1000))
+            call = asyncio.ensure_future(http.post(CUT_OUT, params=query, json={
+                "imageUrl": DOCS_URL, "backGroundType": "TRANSPARENT"}))
+            while not inside.is_set():                 # the cut-out is rendering
+                await asyncio.sleep(0.01)
+            assert (await http.post("/__admin/reset")).status_code == 200
+            release.set()
+            return (await call).json()
+    answer = asyncio.run(run())
+    assert answer["success"] is True                   # the caller still gets its answer
+    engine = mock.engine
+    assert (engine.files.object_count, engine.files.total_bytes,
+            engine.ids.hex("aidge.result")) == expected

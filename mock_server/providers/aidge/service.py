@@ -88,6 +88,9 @@ async def cut_out(call: Call) -> dict[str, Any]:
     engine, account, params = call.engine, call.account, call.params
     assert account is not None
     ids: tuple[str, str] = call.request_id  # set by the pipeline (AidgeSpec.request_id)
+    # The stores this request started with: a reset while it awaits leaves the fresh state
+    # untouched (its result goes to the old store, as the task work does, D93).
+    files, id_source = engine.files, engine.ids
     if not engine.rates.allow(f"aidge/api/{account.key}", account.extra["qps"]):
         raise AidgeBusinessError(501, ids)                                     # A7
     data = await _input(call, ids)
@@ -102,8 +105,8 @@ async def cut_out(call: Call) -> dict[str, Any]:
     except imaging.ImageError as exc:
         raise AidgeBusinessError(704, ids) from exc
     now = engine.clock.now()
-    key = result_key(now, engine.ids.hex("aidge.result"), result.score, result.extension)
-    engine.files.put(RESULT_BUCKET, key, result.data,  # kept as long as its URL lives (D92)
+    key = result_key(now, id_source.hex("aidge.result"), result.score, result.extension)
+    files.put(RESULT_BUCKET, key, result.data,  # kept as long as its URL lives (D92)
                      "image/jpeg" if result.extension == "jpg" else "image/png",
                      ttl=engine.settings.aidge_url_ttl)
     charge(account, trial=call.incoming is not None and is_trial(call.incoming.headers))
