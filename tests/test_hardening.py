@@ -195,6 +195,7 @@ def test_concurrent_submits_cannot_pass_the_concurrency_limit() -> None:
 # --- storage cap: fixtures stay, evicted results answer like expired ones ------------------
 
 DOCS_TASK = "56eac11a862143989e9cc63f8b213a2d"
+DOCS_FILE = "5a85c359bff14c95889e4652f1ec467e"
 
 
 def test_filling_the_store_never_evicts_the_docs_fixtures() -> None:
@@ -243,3 +244,41 @@ def test_image_work_runs_at_most_workers_at_once() -> None:
 
     asyncio.run(many())
     assert peak == imaging.WORKERS
+
+
+# --- found by the independent review of the hardening -------------------------------------
+
+def test_a_notice_url_over_2048_characters_is_refused_not_stored(api: Api) -> None:
+    before = len(api.controls.tasks("topview"))
+    body = {"productImageFileId": DOCS_FILE, "noticeUrl": "https://e.com/" + "x" * 2048}
+    assert api.post(SUBMIT, json=body).json()["code"] == "4000"
+    assert len(api.controls.tasks("topview")) == before
+    body["noticeUrl"] = body["noticeUrl"][:2048]
+    assert api.post(SUBMIT, json=body).json()["code"] == "200"
+
+
+def test_the_task_listing_is_bounded(api: Api) -> None:
+    file_id = api.upload(png())
+    made = [api.submit(file_id) for _ in range(3)]
+    listed = api.http.get("/__admin/tasks", params={"limit": 2}).json()
+    assert [t["id"] for t in listed] == made[-2:]
+    assert api.http.get("/__admin/tasks", params={"limit": 0}).status_code == 400
+
+
+def test_admin_keys_that_were_not_utf8_or_hold_control_characters_are_refused(
+        http: httpx.Client) -> None:
+    for key in ("%FF", "%FE", "a%00b", "tab%09", "%ED%A0%80"):
+        answer = http.put(f"/__admin/accounts/topview/{key}", json={"secret": "ok"})
+        assert answer.status_code == 400, key
+    assert len(http.get("/__admin/accounts/topview").json()) == 1  # the demo account only
+
+
+def test_admin_paths_do_not_redirect_off_the_mock(http: httpx.Client) -> None:
+    answer = http.get("/__admin/health/", headers={"Host": "api.topview.ai"})
+    assert answer.status_code == 404 and "location" not in answer.headers
+
+
+def test_a_405_on_the_remote_registry_lists_its_methods(http: httpx.Client) -> None:
+    answer = http.request("PATCH", "/__admin/remote")
+    assert answer.status_code == 405
+    assert answer.headers["allow"] == "DELETE, GET, HEAD, PUT"

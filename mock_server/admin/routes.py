@@ -34,6 +34,7 @@ MAX_FAULT_TEXT = 1000
 MAX_RULES = 1000          # fault rules held at once
 MAX_COUNT = 10**9         # a rule's count
 MAX_JOURNAL_LIMIT = 10**6
+MAX_TASKS_LIMIT = 10**6
 MAX_NAME = 100            # provider / operation names
 DETAIL_LIMIT = 200        # characters per problem in a 400's detail
 MAX_PROBLEMS = 5
@@ -128,6 +129,8 @@ def create_admin(engine: Engine) -> FastAPI:
     admin = FastAPI(title="bgmock admin API", version=__version__,
                     description="Control plane of the bgmock provider mock.",
                     dependencies=[Depends(guard)],
+                    # no 307 to `path/`: under a provider's Host it would lead off the mock
+                    redirect_slashes=False,
                     responses={401: _error("Admin token missing or wrong"),
                                413: _error("Request body over 1 MiB")})
     providers = {p.name: p for p in engine.providers}
@@ -236,15 +239,17 @@ def create_admin(engine: Engine) -> FastAPI:
         return {"status": "cleared"}
 
     @admin.get("/tasks", summary="Tasks, with their state now", responses=BAD_INPUT)
-    async def tasks(provider: str | None = None, status: str | None = None
+    async def tasks(provider: str | None = None, status: str | None = None,
+                    limit: int = Query(1000, ge=1, le=MAX_TASKS_LIMIT,
+                                       description="The newest this many (default 1000)")
                     ) -> list[dict[str, Any]]:
         provider_field(provider)
         found = []
         for task in engine.tasks.select(provider):
             await engine.tasks.observe(task)
             if status is None or task.status == status:
-                found.append(task.snapshot())
-        return found
+                found.append(task)
+        return [task.snapshot() for task in found[-limit:]]
 
     @admin.get("/tasks/{task_id}", summary="One task", responses=NOT_FOUND)
     async def task(task_id: str) -> dict[str, Any]:
@@ -291,7 +296,8 @@ def create_admin(engine: Engine) -> FastAPI:
         except ValueError as exc:
             raise HTTPException(400, str(exc)) from exc
 
-    admin.include_router(remote.router(engine))
+    # the routes themselves, not a lazily included router, so a 405 can list their methods
+    admin.router.routes.extend(remote.router(engine).routes)
 
     def openapi() -> dict[str, Any]:
         """FastAPI's document without the 422 this API never answers (it answers 400)."""

@@ -122,6 +122,10 @@ def check_key(key: str) -> None:
         key.encode()
     except UnicodeEncodeError:
         raise ValueError("key is not valid Unicode text") from None
+    # U+FFFD stands where the URL's percent-escapes were not UTF-8 (%FF and %FE would be one
+    # key); control characters cannot travel in the header or query that carries a key.
+    if any(ch < " " or ch in "\x7f\ufffd" for ch in key):
+        raise ValueError("key must be valid UTF-8 text without control characters")
 
 
 def check_changes(changes: Mapping[str, Any], limits: type[LimitRecord]) -> dict[str, Any]:
