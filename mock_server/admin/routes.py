@@ -12,6 +12,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from bgmock.server import __version__
+from bgmock.server.admin import remote
+from bgmock.server.admin.health import health_report, token_ok
+from bgmock.server.core.accounts import MAX_CONCURRENCY, MAX_CREDITS, MAX_KEY, MAX_SECRET
+from bgmock.server.core.clock import MAX_ADVANCE
+from bgmock.server.core.engine import Engine
+from bgmock.server.core.faults import FaultSyntaxError, parse
+from bgmock.server.core.files import FileStore
+from bgmock.server.core.httputil import allow_header
 from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -19,16 +28,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-import contracts
-from mock_server import __version__
-from mock_server.admin import remote
-from mock_server.admin.health import health_report, token_ok
-from mock_server.core.accounts import MAX_CONCURRENCY, MAX_CREDITS, MAX_KEY, MAX_SECRET
-from mock_server.core.clock import MAX_ADVANCE
-from mock_server.core.engine import Engine
-from mock_server.core.faults import FaultSyntaxError, parse
-from mock_server.core.files import FileStore
-from mock_server.core.httputil import allow_header
+from bgmock import contracts
 
 MAX_FAULT_TEXT = 1000
 MAX_RULES = 1000          # fault rules held at once

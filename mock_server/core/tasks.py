@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from mock_server.core.clock import Clock
+from bgmock.server.core.clock import Clock
 
 log = logging.getLogger(__name__)
 

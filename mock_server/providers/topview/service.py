@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from mock_server.core import imaging
-from mock_server.core.accounts import Account
-from mock_server.core.endpoints import Call, ControlError
-from mock_server.core.engine import Engine
-from mock_server.core.tasks import Lifecycle, Task
-from mock_server.providers.topview.errors import TopviewError
+from bgmock.server.core import imaging
+from bgmock.server.core.accounts import Account
+from bgmock.server.core.endpoints import Call, ControlError
+from bgmock.server.core.engine import Engine
+from bgmock.server.core.tasks import Lifecycle, Task
+from bgmock.server.providers.topview.errors import TopviewError
 
 PROVIDER = "topview"
 LIFECYCLE = Lifecycle(pending=("init", "running"), durations=(1.0, 4.0),
