@@ -23,6 +23,7 @@ RUN python3 -m venv /opt/venv \
 # The installers are dropped afterwards: the runtime image needs neither pip nor setuptools.
 COPY README.md /src/
 COPY contracts/ /src/contracts/
+COPY bgmock/ /src/bgmock/
 COPY client/ /src/client/
 COPY mock_server/ /src/mock_server/
 RUN pip install --no-cache-dir --no-deps /src \

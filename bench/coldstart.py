@@ -61,7 +61,7 @@ def run(runs: int, core: int | None) -> dict[str, Any]:
 
 # What `bgmock serve` imports before uvicorn binds: the CLI, uvicorn, the app and what
 # create_app() imports lazily (providers, contracts).
-SERVE_IMPORTS = ("import uvicorn, mock_server.cli; from mock_server.app import create_app; "
+SERVE_IMPORTS = ("import uvicorn, bgmock.server.cli; from bgmock.server.app import create_app; "
                  "create_app()")
 
 

@@ -79,7 +79,7 @@ CASES = (Case(512), Case(2048), Case(2048, "WHITE_BACKGROUND", 800))
 
 
 def input_png(side: int) -> bytes:
-    from mock_server.core import imaging
+    from bgmock.server.core import imaging
 
     return imaging.encode(imaging.synthetic_product(SEED, side, side), "png")
 
@@ -115,8 +115,8 @@ def _ms(ns: float) -> float:
 def render_cpu(data: bytes, case: Case, repeat: int = IMAGING_REPEAT,
                budget_s: float = IMAGING_BUDGET_S) -> dict[str, Any]:
     """``service.render()`` per call: thread CPU (mean, median) and wall time (median)."""
-    from mock_server.core import imaging
-    from mock_server.providers.aidge import service
+    from bgmock.server.core import imaging
+    from bgmock.server.providers.aidge import service
 
     limits = imaging.Limits(len(data) + 1, 10**9)
     target = (case.target, case.target)
@@ -134,8 +134,8 @@ def render_cpu(data: bytes, case: Case, repeat: int = IMAGING_REPEAT,
 
 def _pipeline(body: bytes, case: Case, mark: Callable[[str], None]) -> None:
     """What the server does with one request body, in ``service.render()``'s order."""
-    from mock_server.core import imaging
-    from mock_server.providers.aidge import service
+    from bgmock.server.core import imaging
+    from bgmock.server.providers.aidge import service
 
     params = json.loads(body)
     mark("json_parse")
@@ -189,7 +189,7 @@ def stage_cpu(body: bytes, case: Case, repeat: int = IMAGING_REPEAT,
 
 def _segment_cpu(body: bytes, budget_s: float) -> float:
     """Median thread CPU (ms) of ``imaging.segment()`` alone: part of ``cut_out``."""
-    from mock_server.core import imaging
+    from bgmock.server.core import imaging
 
     data = base64.b64decode(json.loads(body)["imageBase64"])
     image = imaging.decode(data, imaging.Limits(len(data) + 1, 10**9))
@@ -208,9 +208,8 @@ def app_cpu(body: bytes, repeat: int = IMAGING_REPEAT,
     no socket, one request at a time): render plus everything around it (auth, validation,
     base64, the worker thread, storing the result, the answer), plus httpx's own few 0.1 ms."""
     import httpx
-
-    from mock_server.app import create_app
-    from mock_server.settings import Settings
+    from bgmock.server.app import create_app
+    from bgmock.server.settings import Settings
 
     app = create_app(Settings(clock="real", log_level="warning", accounts=CONFIG["accounts"]))
     headers = {"content-type": "application/json"}

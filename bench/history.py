@@ -36,11 +36,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-
-from mock_server.app import create_app
-from mock_server.core import imaging
-from mock_server.providers.topview import service
-from mock_server.settings import Settings
+from bgmock.server.app import create_app
+from bgmock.server.core import imaging
+from bgmock.server.providers.topview import service
+from bgmock.server.settings import Settings
 
 DEMO = {"Topview-Uid": "NsDAaOPF4jLuAie4ewyg",
         "Authorization": "Bearer sk-vEsneECh1J5eKHUw4vxHI61e7FvXPnPE1625PmSt3HB"}

@@ -24,7 +24,7 @@ from bench.soak import DEMO, QUERY, SUBMIT, rss_mb
 
 
 def photo(side: int) -> bytes:
-    from mock_server.core import imaging
+    from bgmock.server.core import imaging
 
     out = io.BytesIO()
     imaging.synthetic_product("peak", side, side).save(out, "PNG", compress_level=1)

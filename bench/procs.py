@@ -48,9 +48,9 @@ def free_port() -> int:
 
 
 def mock_command(port: int, *extra: str) -> list[str]:
-    """The installed console script next to this interpreter, else ``python -m mock_server``."""
+    """The installed console script next to this interpreter, else ``python -m bgmock.server``."""
     script = Path(PYTHON).with_name("bgmock")
-    head = [str(script)] if script.exists() else [PYTHON, "-m", "mock_server"]
+    head = [str(script)] if script.exists() else [PYTHON, "-m", "bgmock.server"]
     return [*head, "serve", "--port", str(port), "--clock", "virtual", *extra]
 
 

@@ -53,9 +53,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import httpx
-
-import contracts
-from client._common import (
+from bgmock.client._common import (
     AsyncHTTP,
     Flow,
     ProviderError,
@@ -64,6 +62,8 @@ from client._common import (
     gist,
     storage_error,
 )
+
+from bgmock import contracts
 
 __all__ = [
     "CUT_OUT",

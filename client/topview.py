@@ -34,9 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-
-import contracts
-from client._common import (
+from bgmock.client._common import (
     AsyncHTTP,
     Backoff,
     Blocking,
@@ -49,6 +47,8 @@ from client._common import (
     polling,
     storage_error,
 )
+
+from bgmock import contracts
 
 __all__ = [
     "DEFAULT_BASE_URL",

@@ -17,8 +17,8 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from contracts.index import WEBSOCKET, ContractError, Operation, Route
-from contracts.index import routes as _routes
+from bgmock.contracts.index import WEBSOCKET, ContractError, Operation, Route
+from bgmock.contracts.index import routes as _routes
 
 if TYPE_CHECKING:  # jsonschema costs ~40 ms to import: only on first validation
     from jsonschema import Draft202012Validator, ValidationError

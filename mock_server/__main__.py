@@ -1,3 +1,3 @@
-from mock_server.cli import main
+from bgmock.server.cli import main
 
 raise SystemExit(main())

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from bgmock.server import __version__, files_routes
+from bgmock.server.admin.health import health_report, token_ok
+from bgmock.server.core.dispatch import ProviderApp
+from bgmock.server.core.engine import Engine
+from bgmock.server.core.httputil import read_capped, replay, without_body
+from bgmock.server.providers import Provider, all_providers
+from bgmock.server.settings import Settings
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
-
-from mock_server import __version__, files_routes
-from mock_server.admin.health import health_report, token_ok
-from mock_server.core.dispatch import ProviderApp
-from mock_server.core.engine import Engine
-from mock_server.core.httputil import read_capped, replay, without_body
-from mock_server.providers import Provider, all_providers
-from mock_server.settings import Settings
 
 UNPREFIXED = ("/__admin", "/files/")
 ADMIN_BODY_LIMIT = 1024 * 1024  # admin bodies are a few hundred bytes
@@ -84,7 +83,7 @@ def create_app(settings: Settings | None = None,
         ADMIN_BODY_LIMIT are refused unread; HEAD is answered as GET (the front door drops
         the body)."""
         if not admin:
-            from mock_server.admin.routes import create_admin
+            from bgmock.server.admin.routes import create_admin
             admin.append(create_admin(engine))
         if scope["type"] == "http":
             declared = Request(scope).headers.get("content-length", "")

@@ -1,6 +1,6 @@
 """Checks for values from outside (settings, config records): each takes a value and returns it
 (normalised) or raises ``ValueError`` with a short problem. Dependency-free, so a provider's own
-settings module (imported while :mod:`mock_server.settings` loads) can use them."""
+settings module (imported while :mod:`bgmock.server.settings` loads) can use them."""
 
 from __future__ import annotations
 

@@ -14,10 +14,10 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from mock_server import __version__
-from mock_server.settings import Settings, plain, resolve_sources
+from bgmock.server import __version__
+from bgmock.server.settings import Settings, plain, resolve_sources
 
-# Listed here, not read from mock_server.providers (importing them costs ~0.2 s of start-up);
+# Listed here, not read from bgmock.server.providers (importing them costs ~0.2 s of start-up);
 # tests/test_settings_cli.py checks the two agree.
 PROVIDERS = (("Topview", "/topview"), ("Aidge", "/aidge"))
 EXIT_SETTINGS, EXIT_LISTEN = 2, 3
@@ -91,9 +91,9 @@ def _fail(message: str, status: int) -> int:
 
 def serve(settings: Settings, accounts_from: str = "accounts") -> int:
     """Build the app (which checks the accounts), bind the port, then hand over to uvicorn."""
-    from mock_server import server
-    from mock_server.app import create_app
-    from mock_server.providers import all_providers
+    from bgmock.server import server
+    from bgmock.server.app import create_app
+    from bgmock.server.providers import all_providers
 
     known = {p.name for p in all_providers()}
     unknown = sorted(set(settings.accounts) - known)
@@ -121,7 +121,7 @@ def serve(settings: Settings, accounts_from: str = "accounts") -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "openapi":
-        import contracts
+        from bgmock import contracts
 
         if args.provider not in contracts.providers():
             print(f"unknown provider {args.provider!r}; known: {', '.join(contracts.providers())}",
@@ -131,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print()
         return 0
     if args.command == "contracts":
-        import contracts
+        from bgmock import contracts
 
         for provider in contracts.providers():
             for name in contracts.names(provider):

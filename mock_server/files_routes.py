@@ -11,15 +11,14 @@ import hashlib
 from collections.abc import Awaitable, Callable
 from xml.sax.saxutils import escape
 
+from bgmock.server.core import fileurls
+from bgmock.server.core.engine import Engine
+from bgmock.server.core.files import Denied, StoredObject, request_id
+from bgmock.server.core.httputil import allow_header
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, request_response
 from starlette.types import Receive, Scope, Send
-
-from mock_server.core import fileurls
-from mock_server.core.engine import Engine
-from mock_server.core.files import Denied, StoredObject, request_id
-from mock_server.core.httputil import allow_header
 
 
 def _xml_error(status: int, code: str, message: str, **extra: str) -> Response:

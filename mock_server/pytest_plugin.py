@@ -2,9 +2,9 @@
 
 Fixtures:
 
-- ``bgmock_settings``: the :class:`~mock_server.settings.Settings` the other fixtures use
+- ``bgmock_settings``: the :class:`~bgmock.server.settings.Settings` the other fixtures use
   (virtual clock by default); override it in your ``conftest.py``.
-- ``bgmock``: a fresh in-process mock per test (:class:`~mock_server.testing.InProcessMock`):
+- ``bgmock``: a fresh in-process mock per test (:class:`~bgmock.server.testing.InProcessMock`):
   ``bgmock.transport`` for sync httpx clients, ``bgmock.async_transport`` for async ones,
   ``bgmock.url("topview")`` for a client's base URL, and the admin calls
   (``advance``, ``fault``, ``journal``, ``tasks``, ``set_account``, ``reset``).
@@ -19,9 +19,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-
-from mock_server.settings import Settings
-from mock_server.testing import InProcessMock, MockServer
+from bgmock.server.settings import Settings
+from bgmock.server.testing import InProcessMock, MockServer
 
 
 @pytest.fixture

@@ -19,11 +19,10 @@ from typing import Any
 
 import httptools
 import uvicorn
+from bgmock.server.core.engine import Engine
+from bgmock.server.settings import Settings
 from starlette.types import Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
-
-from mock_server.core.engine import Engine
-from mock_server.settings import Settings
 
 log = logging.getLogger("uvicorn.error")
 

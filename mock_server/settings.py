@@ -8,7 +8,7 @@ Every value is checked (type and range) where it enters, and the error names whe
 from: ``BGMOCK_PORT: expected an integer, got 'abc'``, ``bgmock.json: speed: must be > 0``.
 
 The mock's own knobs are :class:`CoreSettings`; each provider declares its own in a settings
-record with its checks (``mock_server.providers.SETTINGS``, D87), which :class:`Settings`
+record with its checks (``bgmock.server.providers.SETTINGS``, D87), which :class:`Settings`
 carries as flat fields ``<provider>_<name>`` (``aidge_url_ttl``: the names users' scripts
 already use) and hands out typed by :meth:`CoreSettings.provider`.
 """
@@ -24,7 +24,7 @@ from dataclasses import MISSING, dataclass, field, fields, make_dataclass, repla
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from mock_server.checks import (  # noqa: F401 - re-exported: providers check config records
+from bgmock.server.checks import (  # noqa: F401 - re-exported: providers check config records
     Check,
     _show,
     boolean,
@@ -36,7 +36,7 @@ from mock_server.checks import (  # noqa: F401 - re-exported: providers check co
     printable,
     text,
 )
-from mock_server.providers import SETTINGS as PROVIDER_SETTINGS
+from bgmock.server.providers import SETTINGS as PROVIDER_SETTINGS
 
 KiB = 1024
 MiB = 1024 * 1024

@@ -20,9 +20,8 @@ from typing import Any
 
 import anyio.from_thread
 import httpx
-
-from mock_server.app import create_app
-from mock_server.settings import Settings
+from bgmock.server.app import create_app
+from bgmock.server.settings import Settings
 
 IN_PROCESS_URL = "http://bgmock.test"
 
@@ -142,7 +141,7 @@ class MockServer(MockControls):
     """uvicorn serving the mock on a free loopback port, in a background thread."""
 
     def __init__(self, settings: Settings | None = None) -> None:
-        from mock_server import server as serving
+        from bgmock.server import server as serving
 
         settings = settings or Settings(clock="virtual")
         port = settings.port if settings.port else free_port(settings.host)

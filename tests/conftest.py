@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from bgmock.server.testing import InProcessMock
 
-from mock_server.testing import InProcessMock
 from tests.aidge_calls import AidgeApi
 from tests.harness import target_fixture
 from tests.topview_calls import (

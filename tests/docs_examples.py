@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-import contracts
+from bgmock import contracts
 
 DOCS = Path(__file__).resolve().parents[2] / "shared" / "provider-docs"
 RESPONSE_MARK = re.compile(r"^\s*(?:•\s*)?response\s*$", re.MULTILINE)

@@ -17,9 +17,9 @@ from typing import Any, ClassVar, TypeVar
 
 import httpx
 import pytest
+from bgmock.server.testing import InProcessMock, MockControls, MockServer
 
-import contracts
-from mock_server.testing import InProcessMock, MockControls, MockServer
+from bgmock import contracts
 from tests.recording import Check, is_storage
 
 MODES = ("inprocess", "server")

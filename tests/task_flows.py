@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from bgmock.server.core import imaging
 
-from mock_server.core import imaging
 from tests.conftest import CREDENTIAL, DEMO, QUERY, SUBMIT
 
 DEMO_UID = DEMO["Topview-Uid"]

@@ -8,15 +8,15 @@ from typing import Any
 
 import httpx
 import pytest
+from bgmock.server.admin.routes import MAX_RULES
+from bgmock.server.core import imaging
+from bgmock.server.core.clock import LATEST, MAX_ADVANCE, Clock
+from bgmock.server.core.faults import parse
+from bgmock.server.settings import Settings
+from bgmock.server.testing import InProcessMock
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mock_server.admin.routes import MAX_RULES
-from mock_server.core import imaging
-from mock_server.core.clock import LATEST, MAX_ADVANCE, Clock
-from mock_server.core.faults import parse
-from mock_server.settings import Settings
-from mock_server.testing import InProcessMock
 from tests.aidge_calls import CUT_OUT, DOCS_URL, checked, v2_query
 from tests.topview_calls import CREDIT, DEMO, Api
 

@@ -7,10 +7,10 @@ import io
 from typing import Any
 
 import pytest
+from bgmock.server.core import imaging
+from bgmock.server.providers.aidge import signing
 from PIL import Image
 
-from mock_server.core import imaging
-from mock_server.providers.aidge import signing
 from tests.aidge_calls import (
     APP_KEY,
     CUT_OUT,
@@ -279,8 +279,8 @@ def test_image_errors(api: Api) -> None:
 
 
 def test_file_size_limit_is_705_and_configurable() -> None:
-    from mock_server.settings import Settings
-    from mock_server.testing import InProcessMock
+    from bgmock.server.settings import Settings
+    from bgmock.server.testing import InProcessMock
 
     mock = InProcessMock(Settings(clock="virtual", aidge_max_image_bytes=len(PHOTO_PNG) - 1))
     try:
@@ -330,8 +330,8 @@ def test_journal_and_openapi(api: Api) -> None:
 
 def test_real_fetch_only_when_enabled_and_allowlisted() -> None:
     """C7: with fetching on and the host allowlisted, the bytes really come from the URL."""
-    from mock_server.settings import Settings
-    from mock_server.testing import running_server
+    from bgmock.server.settings import Settings
+    from bgmock.server.testing import running_server
 
     with running_server(Settings(clock="virtual", port=0)) as origin:
         photo_url = _topview_cutout_url(origin)
@@ -365,8 +365,8 @@ def _topview_cutout_url(server: Any) -> str:
 
 
 def test_fetched_image_over_the_byte_limit_is_705() -> None:
-    from mock_server.settings import Settings
-    from mock_server.testing import running_server
+    from bgmock.server.settings import Settings
+    from bgmock.server.testing import running_server
 
     with running_server(Settings(clock="virtual", port=0)) as origin:
         photo_url = _topview_cutout_url(origin)
@@ -381,7 +381,7 @@ def test_fetched_image_over_the_byte_limit_is_705() -> None:
 
 
 def test_allowlist_matching() -> None:
-    from mock_server.core.remote import host_allowed
+    from bgmock.server.core.remote import host_allowed
 
     assert host_allowed("img.example.com", (".example.com",))
     assert host_allowed("example.com", ("example.com",))

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import contracts
+from bgmock import contracts
 
 PROVIDERS = contracts.providers()
 

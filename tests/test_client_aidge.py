@@ -17,11 +17,8 @@ from urllib.parse import parse_qsl
 
 import httpx
 import pytest
-from PIL import Image
-
-import contracts
-from client._common import MissingCredentials, ProviderError
-from client.aidge import (
+from bgmock.client._common import MissingCredentials, ProviderError
+from bgmock.client.aidge import (
     CUT_OUT,
     AidgeClient,
     AidgeError,
@@ -31,9 +28,12 @@ from client.aidge import (
     sign_iop,
     sign_v2,
 )
-from mock_server.core import imaging
-from mock_server.providers.aidge.fixtures import DEMO_APP_KEY, DEMO_SECRET
-from mock_server.testing import InProcessMock, MockServer
+from bgmock.server.core import imaging
+from bgmock.server.providers.aidge.fixtures import DEMO_APP_KEY, DEMO_SECRET
+from bgmock.server.testing import InProcessMock, MockServer
+from PIL import Image
+
+from bgmock import contracts
 from tests.harness import check_answer
 from tests.recording import AsyncRecorder, Recorder, is_storage
 

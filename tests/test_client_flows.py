@@ -12,11 +12,10 @@ from typing import Any
 
 import httpx
 import pytest
-
-from client import topview as topview_module
-from client._common import Blocking, Flow, Sleep, arun, run
-from client.aidge import AidgeClient, AsyncAidgeClient
-from client.topview import AsyncTopviewClient, TopviewClient, TopviewError
+from bgmock.client import topview as topview_module
+from bgmock.client._common import Blocking, Flow, Sleep, arun, run
+from bgmock.client.aidge import AidgeClient, AsyncAidgeClient
+from bgmock.client.topview import AsyncTopviewClient, TopviewClient, TopviewError
 
 PAIRS = [(TopviewClient, AsyncTopviewClient), (AidgeClient, AsyncAidgeClient)]
 ENVELOPE = {"code": "200", "message": "Success", "result": {"remainCredit": 7, "uid": "u"}}

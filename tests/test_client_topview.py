@@ -13,10 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from PIL import Image
-
-import contracts
-from client._common import (
+from bgmock.client._common import (
     Backoff,
     MissingCredentials,
     PollTimeout,
@@ -25,7 +22,7 @@ from client._common import (
     credential,
     poll,
 )
-from client.topview import (
+from bgmock.client.topview import (
     AsyncTopviewClient,
     TopviewClient,
     TopviewError,
@@ -33,10 +30,13 @@ from client.topview import (
     TopviewTimeout,
     sniff_format,
 )
-from mock_server.core import imaging
-from mock_server.providers.topview.fixtures import DEMO_API_KEY, DEMO_UID, DOCS_TASKS
-from mock_server.settings import Settings
-from mock_server.testing import InProcessMock, MockServer
+from bgmock.server.core import imaging
+from bgmock.server.providers.topview.fixtures import DEMO_API_KEY, DEMO_UID, DOCS_TASKS
+from bgmock.server.settings import Settings
+from bgmock.server.testing import InProcessMock, MockServer
+from PIL import Image
+
+from bgmock import contracts
 from tests.harness import answer_check, operations_of
 from tests.recording import AsyncRecorder, Recorder
 

@@ -7,7 +7,7 @@ import json
 import pytest
 from jsonschema import Draft202012Validator
 
-import contracts
+from bgmock import contracts
 
 PROVIDERS = contracts.providers()
 
@@ -96,7 +96,7 @@ def test_openapi_returns_a_copy() -> None:
 
 
 def test_large_inputs_are_validated_without_being_kept() -> None:
-    from contracts import _flat_errors
+    from bgmock.contracts import _flat_errors
 
     _flat_errors.cache_clear()
     small = {"backGroundType": "TRANSPARENT", "imageUrl": "https://x/y.jpg"}

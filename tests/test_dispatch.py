@@ -9,17 +9,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from bgmock.contracts.index import ContractError, routes
+from bgmock.server.app import create_app
+from bgmock.server.core.dispatch import ProviderApp
+from bgmock.server.core.engine import Engine
+from bgmock.server.providers import all_providers
+from bgmock.server.settings import Settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
-import contracts
-from contracts.index import ContractError, routes
-from mock_server.app import create_app
-from mock_server.core.dispatch import ProviderApp
-from mock_server.core.engine import Engine
-from mock_server.providers import all_providers
-from mock_server.settings import Settings
+from bgmock import contracts
 from tests.fake_providers import SECRET, ActionsSpec, echo, fake_providers
 
 AUTH = {"Authorization": f"Bearer {SECRET}"}

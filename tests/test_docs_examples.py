@@ -9,9 +9,9 @@ from typing import Any
 
 import httpx
 import pytest
+from bgmock.server.testing import InProcessMock
 
-import contracts
-from mock_server.testing import InProcessMock
+from bgmock import contracts
 from tests.docs_examples import DOCS, DocsExample, load
 
 TOPVIEW_DOCS = ["000_c9e614f3311d5d02.txt", "001_366e2b3b0c003057.txt"]

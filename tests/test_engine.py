@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-
-from mock_server.core.clock import Clock
-from mock_server.core.faults import Fault, Faults, FaultSyntaxError, parse
-from mock_server.core.files import CloudFrontSign, Denied, FileStore, S3Presign
-from mock_server.core.ids import Ids
-from mock_server.core.tasks import Lifecycle, TaskEngine, TaskPlan
+from bgmock.server.core.clock import Clock
+from bgmock.server.core.faults import Fault, Faults, FaultSyntaxError, parse
+from bgmock.server.core.files import CloudFrontSign, Denied, FileStore, S3Presign
+from bgmock.server.core.ids import Ids
+from bgmock.server.core.tasks import Lifecycle, TaskEngine, TaskPlan
 
 LC = Lifecycle(pending=("init", "running"), durations=(1.0, 4.0))
 

@@ -5,10 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
-from mock_server.core.faults import (
+from bgmock.server.core.faults import (
     MAX_DELAY,
     MAX_DURATION,
     MAX_POLLS,
@@ -17,8 +14,11 @@ from mock_server.core.faults import (
     FaultSyntaxError,
     parse,
 )
-from mock_server.settings import Settings
-from mock_server.testing import InProcessMock
+from bgmock.server.settings import Settings
+from bgmock.server.testing import InProcessMock
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from tests.topview_calls import CREDIT, DEMO, Api
 
 DIRECTIVES = ["error", "fail", "fail_at", "stuck", "polls", "duration", "delay", "probability",

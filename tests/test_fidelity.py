@@ -12,16 +12,16 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
+from bgmock.server.core import imaging
+from bgmock.server.core.files import OssSign, cloudfront_b64decode
+from bgmock.server.providers.aidge import service as aidge_service
+from bgmock.server.providers.topview import service as topview_service
+from bgmock.server.settings import Settings, resolve
+from bgmock.server.testing import InProcessMock
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import contracts
-from mock_server.core import imaging
-from mock_server.core.files import OssSign, cloudfront_b64decode
-from mock_server.providers.aidge import service as aidge_service
-from mock_server.providers.topview import service as topview_service
-from mock_server.settings import Settings, resolve
-from mock_server.testing import InProcessMock
+from bgmock import contracts
 from tests.aidge_calls import AidgeApi, v2_query
 from tests.docs_examples import DOCS
 from tests.topview_calls import CHECK, CREDENTIAL, DEMO, QUERY, Api
@@ -284,8 +284,8 @@ def test_configured_limits_apply_and_the_real_clock_keeps_the_defaults(
 
 @pytest.mark.parametrize("limit", [None, 0, 2, "2", "x", -1, 2.5, 10**30])
 def test_rate_limiter_reads_any_limit_without_raising(limit: object) -> None:
-    from mock_server.core.clock import Clock
-    from mock_server.core.ratelimit import RateLimiter
+    from bgmock.server.core.clock import Clock
+    from bgmock.server.core.ratelimit import RateLimiter
 
     limiter = RateLimiter(Clock("virtual", start=0))
     allowed = [limiter.allow("k", limit) for _ in range(3)]
@@ -345,7 +345,7 @@ def test_public_url_wins_over_the_real_host(started: list[InProcessMock]) -> Non
 ])
 def test_reached_address_of_the_connection(scheme: str, server: object,
                                            reached: str | None) -> None:
-    from mock_server.core.endpoints import _reached
+    from bgmock.server.core.endpoints import _reached
 
     assert _reached({"scheme": scheme, "server": server}) == reached
 

@@ -8,11 +8,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from bgmock.server.settings import Settings
+from bgmock.server.testing import InProcessMock
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mock_server.settings import Settings
-from mock_server.testing import InProcessMock
 from tests.aidge_calls import CUT_OUT, DOCS_URL, checked, iop_query, v2_query
 
 FUZZ = settings(max_examples=60, deadline=None,

@@ -8,12 +8,12 @@ from typing import Any
 
 import httpx
 import pytest
+from bgmock.server.settings import Settings
+from bgmock.server.testing import InProcessMock
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import contracts
-from mock_server.settings import Settings
-from mock_server.testing import InProcessMock
+from bgmock import contracts
 from tests.topview_calls import DEMO
 
 OPERATIONS = contracts.operations("topview")["operations"]

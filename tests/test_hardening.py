@@ -17,11 +17,11 @@ from collections.abc import Iterator
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
+from bgmock.server.core import imaging
+from bgmock.server.core.journal import DETAIL_MAX, FIELD_MAX, Journal
+from bgmock.server.settings import Settings
+from bgmock.server.testing import InProcessMock, running_server
 
-from mock_server.core import imaging
-from mock_server.core.journal import DETAIL_MAX, FIELD_MAX, Journal
-from mock_server.settings import Settings
-from mock_server.testing import InProcessMock, running_server
 from tests.aidge_calls import CUT_OUT, v2_query
 from tests.topview_calls import DEMO, QUERY, SUBMIT, Api, topview_body
 

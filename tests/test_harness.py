@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-import contracts
+from bgmock import contracts
 from tests.aidge_calls import DOCS_URL, AidgeApi
 from tests.harness import MODES, Target, answer_check, operation_of, target_fixture
 from tests.recording import Recorder

@@ -6,16 +6,16 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from bgmock.server.core.clock import Clock
+from bgmock.server.core.files import FileStore
+from bgmock.server.core.plan import TaskPlan
+from bgmock.server.core.tasks import TaskEngine
+from bgmock.server.core.timeline import DAY, Retention
+from bgmock.server.providers.topview import service
+from bgmock.server.providers.topview.fixtures import DOCS_TASKS
+from bgmock.server.settings import Settings
+from bgmock.server.testing import InProcessMock
 
-from mock_server.core.clock import Clock
-from mock_server.core.files import FileStore
-from mock_server.core.plan import TaskPlan
-from mock_server.core.tasks import TaskEngine
-from mock_server.core.timeline import DAY, Retention
-from mock_server.providers.topview import service
-from mock_server.providers.topview.fixtures import DOCS_TASKS
-from mock_server.settings import Settings
-from mock_server.testing import InProcessMock
 from tests.conftest import CHECK, DEMO
 from tests.task_flows import advance, query, submit, upload
 

@@ -7,9 +7,9 @@ import asyncio
 from typing import Any
 
 import pytest
+from bgmock.server.app import create_app
+from bgmock.server.settings import Settings
 
-from mock_server.app import create_app
-from mock_server.settings import Settings
 from tests.aidge_calls import CUT_OUT, DOCS_URL, v2_query
 from tests.topview_calls import CREDIT, DEMO, QUERY, SUBMIT, TV, Api
 

@@ -8,11 +8,10 @@ import struct
 import zlib
 
 import pytest
+from bgmock.server.core import imaging
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
-
-from mock_server.core import imaging
 
 LIMITS = imaging.Limits(max_bytes=5_000_000, max_pixels=4_000_000)
 

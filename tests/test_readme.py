@@ -19,9 +19,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from bgmock.server.testing import free_port
 
-import contracts
-from mock_server.testing import free_port
+from bgmock import contracts
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -50,7 +50,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     nobody reads would fill up and stall the server)."""
     port = free_port()
     bgmock = Path(sys.executable).with_name("bgmock")
-    command = [str(bgmock)] if bgmock.exists() else [sys.executable, "-m", "mock_server"]
+    command = [str(bgmock)] if bgmock.exists() else [sys.executable, "-m", "bgmock.server"]
     env = {k: v for k, v in os.environ.items() if not k.startswith("BGMOCK_")}
     log = (tmp_path / "server.log").open("wb")
     server = subprocess.Popen([*command, "serve", "--port", str(port)], env=env,

@@ -6,12 +6,12 @@ import base64
 from typing import Any
 
 import pytest
+from bgmock.server.core import imaging
+from bgmock.server.core.urlregistry import MAX_URLS, Registered, RegistryFull, RemoteUrls
+from bgmock.server.testing import InProcessMock
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mock_server.core import imaging
-from mock_server.core.urlregistry import MAX_URLS, Registered, RegistryFull, RemoteUrls
-from mock_server.testing import InProcessMock
 from tests.aidge_calls import DOCS_URL, AidgeApi
 from tests.topview_calls import Api
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import threading
 
-from mock_server.providers.topview import service
-from mock_server.providers.topview.fixtures import DEMO_UID
-from mock_server.settings import Settings
-from mock_server.testing import InProcessMock
+from bgmock.server.providers.topview import service
+from bgmock.server.providers.topview.fixtures import DEMO_UID
+from bgmock.server.settings import Settings
+from bgmock.server.testing import InProcessMock
+
 from tests.task_flows import advance, submit, upload
 
 
@@ -70,7 +71,8 @@ def test_an_aidge_cut_out_in_flight_during_a_reset_leaves_the_fresh_state_fresh(
         monkeypatch) -> None:
     """A synchronous Aidge call that is rendering when the mock is reset answers from the
     stores it started with: the fresh state holds no result of it and draws the same ids."""
-    from mock_server.providers.aidge import service as aidge
+    from bgmock.server.providers.aidge import service as aidge
+
     from tests.aidge_calls import CUT_OUT, DOCS_URL, v2_query
 
     settings = Settings(clock="virtual", seed=7)

@@ -6,15 +6,15 @@ import asyncio
 import time
 
 import pytest
+from bgmock.server.core.clock import Clock
+from bgmock.server.core.plan import Lifecycle, TaskPlan
+from bgmock.server.core.scheduler import Scheduler
+from bgmock.server.core.tasks import Task, TaskEngine
+from bgmock.server.core.timeline import Timeline
+from bgmock.server.providers.topview.fixtures import DEMO_UID
+from bgmock.server.settings import Settings
+from bgmock.server.testing import InProcessMock
 
-from mock_server.core.clock import Clock
-from mock_server.core.plan import Lifecycle, TaskPlan
-from mock_server.core.scheduler import Scheduler
-from mock_server.core.tasks import Task, TaskEngine
-from mock_server.core.timeline import Timeline
-from mock_server.providers.topview.fixtures import DEMO_UID
-from mock_server.settings import Settings
-from mock_server.testing import InProcessMock
 from tests.task_flows import advance, query, submit, upload
 
 LC = Lifecycle(pending=("init", "running"), durations=(1.0, 4.0))

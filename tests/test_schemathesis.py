@@ -16,6 +16,11 @@ from typing import Any
 import httpx
 import pytest
 import schemathesis  # a test extra: a missing install must fail, not skip
+from bgmock.server.app import create_app
+from bgmock.server.core import imaging
+from bgmock.server.providers.aidge import signing
+from bgmock.server.settings import Settings
+from bgmock.server.testing import SyncASGITransport
 from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
 from schemathesis.specs.openapi.checks import (
@@ -24,12 +29,7 @@ from schemathesis.specs.openapi.checks import (
     positive_data_acceptance,
 )
 
-import contracts
-from mock_server.app import create_app
-from mock_server.core import imaging
-from mock_server.providers.aidge import signing
-from mock_server.settings import Settings
-from mock_server.testing import SyncASGITransport
+from bgmock import contracts
 from tests.topview_calls import DEMO
 
 AIDGE_KEY, AIDGE_SECRET = "512345", "S4etzZ73nF08vOXVhk3wZjIaLSHw0123"  # the samples' demo (A15)
@@ -216,7 +216,7 @@ def test_mock_prefix_is_the_first_server_and_the_real_hosts_stay(provider: str) 
 
 
 def test_a_tool_given_only_the_document_url_reaches_the_mock() -> None:
-    from mock_server.testing import running_server
+    from bgmock.server.testing import running_server
 
     with running_server(Settings(clock="virtual", port=0)) as server:
         schema = schemathesis.openapi.from_url(f"{server.base_url}/topview/openapi.json")

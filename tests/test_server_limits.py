@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
+from bgmock.server import server
+from bgmock.server.settings import Settings
+from bgmock.server.testing import free_port
 
-from mock_server import server
-from mock_server.settings import Settings
-from mock_server.testing import free_port
 from tests.conftest import CREDIT, DEMO
 
 HEALTH = b"GET /__admin/health HTTP/1.1\r\nHost: mock\r\n"
@@ -53,7 +53,7 @@ def serving(open_files: int | None = None, **settings: object) -> Iterator[Serve
     env = {**os.environ, "BGMOCK_PORT": str(port), "BGMOCK_CLOCK": "virtual",
            "BGMOCK_LOG_LEVEL": "warning",
            **{f"BGMOCK_{k.upper()}": str(v) for k, v in settings.items()}}
-    process = subprocess.Popen([sys.executable, "-m", "mock_server", "serve"], env=env,
+    process = subprocess.Popen([sys.executable, "-m", "bgmock.server", "serve"], env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                preexec_fn=(lambda: _open_files(open_files)) if open_files
                                else None)
@@ -260,7 +260,7 @@ def test_a_busy_port_is_one_line_and_a_failure_status() -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        done = subprocess.run([sys.executable, "-m", "mock_server", "serve", "--port",
+        done = subprocess.run([sys.executable, "-m", "bgmock.server", "serve", "--port",
                                str(port), "--log-level", "critical"],
                               capture_output=True, text=True, timeout=30)
     assert done.returncode != 0

@@ -8,12 +8,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from bgmock.server.cli import main
+from bgmock.server.settings import Settings, resolve
+from bgmock.server.testing import InProcessMock
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mock_server.cli import main
-from mock_server.settings import Settings, resolve
-from mock_server.testing import InProcessMock
 from tests.topview_calls import DEMO, SUBMIT
 
 
@@ -60,7 +60,7 @@ def test_config_accounts_can_log_in(tmp_path: Path) -> None:
 
 
 def test_cli_help_explains_every_flag() -> None:
-    out = subprocess.run([sys.executable, "-m", "mock_server", "serve", "--help"],
+    out = subprocess.run([sys.executable, "-m", "bgmock.server", "serve", "--help"],
                          capture_output=True, text=True, check=True).stdout
     for flag in ("--host", "--port", "--clock", "--speed", "--instant", "--seed", "--config"):
         assert flag in out
@@ -105,13 +105,12 @@ def test_serve_reads_env_and_stops_gracefully(signal_name: str) -> None:
     import time
 
     import httpx
-
-    from mock_server.testing import free_port
+    from bgmock.server.testing import free_port
 
     port = free_port()
     env = {**os.environ, "BGMOCK_PORT": str(port), "BGMOCK_CLOCK": "virtual",
            "BGMOCK_LOG_LEVEL": "warning"}
-    process = subprocess.Popen([sys.executable, "-m", "mock_server", "serve"], env=env,
+    process = subprocess.Popen([sys.executable, "-m", "bgmock.server", "serve"], env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 20
@@ -138,7 +137,7 @@ def never_serves(monkeypatch: pytest.MonkeyPatch) -> None:
     """Bad settings must stop before the port is bound: fail instead of serving."""
     def listen(*_: object) -> None:
         raise AssertionError("bad settings reached listen()")
-    monkeypatch.setattr("mock_server.server.listen", listen)
+    monkeypatch.setattr("bgmock.server.server.listen", listen)
     _no_bgmock_env(monkeypatch)
 
 
@@ -267,7 +266,7 @@ def test_settings_in_range_are_taken(tmp_path: Path) -> None:
 
 
 def test_accounts_are_checked_in_process_too() -> None:
-    from mock_server.app import create_app
+    from bgmock.server.app import create_app
 
     with pytest.raises(ValueError, match=r"^accounts\.topview\[1\]\.api_key: required$"):
         create_app(Settings(accounts={"topview": [{"uid": "a", "api_key": "k"}, {"uid": "b"}]}))
@@ -278,7 +277,7 @@ def test_accounts_are_checked_in_process_too() -> None:
 def test_a_bad_config_exits_2_with_one_line_and_no_traceback(tmp_path: Path) -> None:
     path = tmp_path / "bgmock.json"
     path.write_text(json.dumps({"accounts": {"topview": [{"uid": "u", "credits": "lots"}]}}))
-    done = subprocess.run([sys.executable, "-m", "mock_server", "serve", "--config", str(path)],
+    done = subprocess.run([sys.executable, "-m", "bgmock.server", "serve", "--config", str(path)],
                           capture_output=True, text=True, timeout=30)
     assert done.returncode == 2
     assert done.stderr == f"bgmock: {path}: accounts.topview[0].api_key: required\n"
@@ -294,7 +293,7 @@ SETTING_NAMES = st.sampled_from([*Settings.__dataclass_fields__, "accounts", "no
 @settings(max_examples=200, deadline=None)
 @given(st.dictionaries(SETTING_NAMES, JSON_VALUES, max_size=4))
 def test_any_config_is_taken_or_refused_with_a_value_error(config: dict) -> None:
-    from mock_server.settings import from_mapping
+    from bgmock.server.settings import from_mapping
 
     try:
         from_mapping(Settings(), config)
@@ -311,7 +310,7 @@ ACCOUNT_FIELDS = st.sampled_from(["uid", "api_key", "credits", "concurrency", "a
     st.dictionaries(ACCOUNT_FIELDS, JSON_VALUES | st.text(min_size=1, max_size=5), max_size=4),
     max_size=2), max_size=2))
 def test_any_accounts_are_seeded_or_refused_with_a_value_error(accounts: dict) -> None:
-    from mock_server.app import create_app
+    from bgmock.server.app import create_app
 
     try:
         create_app(Settings(clock="virtual", accounts=accounts))
@@ -320,12 +319,12 @@ def test_any_accounts_are_seeded_or_refused_with_a_value_error(accounts: dict) -
 
 
 def test_help_names_every_provider_and_its_prefix() -> None:
-    from mock_server.cli import PROVIDERS
-    from mock_server.providers import all_providers
+    from bgmock.server.cli import PROVIDERS
+    from bgmock.server.providers import all_providers
 
     assert [(name.lower(), prefix) for name, prefix in PROVIDERS] == \
         [(p.name, p.prefix) for p in all_providers()]
-    out = subprocess.run([sys.executable, "-m", "mock_server", "--help"],
+    out = subprocess.run([sys.executable, "-m", "bgmock.server", "--help"],
                          capture_output=True, text=True, check=True).stdout
     flat = " ".join(out.split())
     for name, prefix in PROVIDERS:

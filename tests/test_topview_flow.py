@@ -6,9 +6,9 @@ import io
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from bgmock.server.core import imaging
 from PIL import Image
 
-from mock_server.core import imaging
 from tests.topview_calls import CHECK, CREDENTIAL, CREDIT, DEMO, QUERY, SUBMIT, Api, topview_body
 
 PHOTO = imaging.encode(imaging.synthetic_product("flow", 400, 300, (100, 40, 260, 280)), "png")

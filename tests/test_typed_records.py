@@ -9,15 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from bgmock.server.app import create_app
+from bgmock.server.core.accounts import Account, NoLimits
+from bgmock.server.core.engine import Engine
+from bgmock.server.core.journal import FIELDS, Entry, Journal
+from bgmock.server.providers import SETTINGS, all_providers
+from bgmock.server.providers.aidge.fixtures import AidgeLimits
+from bgmock.server.settings import Settings, resolve
 from starlette.testclient import TestClient
-
-from mock_server.app import create_app
-from mock_server.core.accounts import Account, NoLimits
-from mock_server.core.engine import Engine
-from mock_server.core.journal import FIELDS, Entry, Journal
-from mock_server.providers import SETTINGS, all_providers
-from mock_server.providers.aidge.fixtures import AidgeLimits
-from mock_server.settings import Settings, resolve
 
 
 def accounts_of(settings: Settings, provider: str) -> dict[str, dict[str, Any]]:

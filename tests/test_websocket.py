@@ -12,15 +12,15 @@ from typing import Any
 
 import pytest
 import uvicorn
+from bgmock.server.app import create_app
+from bgmock.server.providers import all_providers
+from bgmock.server.settings import Settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 from websockets.sync.client import connect
 
-from mock_server.app import create_app
-from mock_server.providers import all_providers
-from mock_server.settings import Settings
 from tests.fake_providers import SECRET, fake_providers
 
 SETTINGS = Settings(clock="virtual", seed=3, max_image_bytes=4096)  # frames up to 1 MiB + 8 KiB

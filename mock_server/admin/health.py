@@ -6,8 +6,8 @@ from __future__ import annotations
 import hmac
 from typing import Any
 
-from mock_server import __version__
-from mock_server.core.engine import Engine
+from bgmock.server import __version__
+from bgmock.server.core.engine import Engine
 
 
 def health_report(engine: Engine) -> dict[str, Any]:

@@ -11,16 +11,15 @@ import math
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, HTTPException, Request
-from pydantic import BaseModel, Field, ValidationError
-
-from mock_server.core.endpoints import read_body
-from mock_server.core.engine import Engine
-from mock_server.core.urlregistry import (
+from bgmock.server.core.endpoints import read_body
+from bgmock.server.core.engine import Engine
+from bgmock.server.core.urlregistry import (
     MAX_URL_LENGTH,
     Registered,
     RegistryFull,
 )
+from fastapi import APIRouter, HTTPException, Request
+from pydantic import BaseModel, Field, ValidationError
 
 MAX_CONTENT_TYPE = 100
 

@@ -10,25 +10,26 @@ the input at length.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Annotated, Any
 
+from bgmock.server import __version__
+from bgmock.server.admin import remote
+from bgmock.server.admin.health import health_report, token_ok
+from bgmock.server.core.accounts import MAX_CONCURRENCY, MAX_CREDITS, MAX_KEY, MAX_SECRET
+from bgmock.server.core.clock import MAX_ADVANCE
+from bgmock.server.core.engine import Engine
+from bgmock.server.core.faults import FaultSyntaxError, parse
+from bgmock.server.core.files import FileStore
+from bgmock.server.core.httputil import allow_header
 from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
+from starlette.routing import BaseRoute, Match
 
-import contracts
-from mock_server import __version__
-from mock_server.admin import remote
-from mock_server.admin.health import health_report, token_ok
-from mock_server.core.accounts import MAX_CONCURRENCY, MAX_CREDITS, MAX_KEY, MAX_SECRET
-from mock_server.core.clock import MAX_ADVANCE
-from mock_server.core.engine import Engine
-from mock_server.core.faults import FaultSyntaxError, parse
-from mock_server.core.files import FileStore
-from mock_server.core.httputil import allow_header
+from bgmock import contracts
 
 MAX_FAULT_TEXT = 1000
 MAX_RULES = 1000          # fault rules held at once
@@ -44,6 +45,16 @@ def clip(text: str, limit: int = DETAIL_LIMIT) -> str:
     """``text`` shortened to ``limit`` characters, with unencodable characters escaped."""
     text = text[:limit + 1].encode("utf-8", "backslashreplace").decode("utf-8")
     return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _flat(routes: Iterable[BaseRoute]) -> Iterator[BaseRoute]:
+    """Every route, also those of included routers (FastAPI may include a router lazily)."""
+    for route in routes:
+        inner = getattr(getattr(route, "original_router", None), "routes", None)
+        if inner is not None:
+            yield from _flat(inner)
+        else:
+            yield route
 
 
 def _encodable(text: str) -> str:
@@ -160,7 +171,7 @@ def create_admin(engine: Engine) -> FastAPI:
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         headers = dict(exc.headers or {})
         if exc.status_code == 405:
-            methods = {m for route in admin.routes if getattr(route, "methods", None)
+            methods = {m for route in _flat(admin.routes) if getattr(route, "methods", None)
                        and route.matches(request.scope)[0] != Match.NONE
                        for m in route.methods}  # type: ignore[attr-defined]
             headers["Allow"] = allow_header(methods)
@@ -296,8 +307,7 @@ def create_admin(engine: Engine) -> FastAPI:
         except ValueError as exc:
             raise HTTPException(400, str(exc)) from exc
 
-    # the routes themselves, not a lazily included router, so a 405 can list their methods
-    admin.router.routes.extend(remote.router(engine).routes)
+    admin.include_router(remote.router(engine))
 
     def openapi() -> dict[str, Any]:
         """FastAPI's document without the 422 this API never answers (it answers 400)."""

@@ -12,22 +12,17 @@ import logging
 import time
 from typing import Any
 
-from starlette.requests import HTTPConnection, Request
-from starlette.responses import JSONResponse, Response
-from starlette.types import Receive, Scope, Send
-
-import contracts
-from mock_server.core.edge import (
+from bgmock.server.core.edge import (
     Unreadable,
     control_error,
     headers_of,
     query_of,
     read_params,
 )
-from mock_server.core.engine import Engine
-from mock_server.core.faults import Fault, FaultSyntaxError, parse
-from mock_server.core.httputil import allow_header
-from mock_server.core.pipeline import (
+from bgmock.server.core.engine import Engine
+from bgmock.server.core.faults import Fault, FaultSyntaxError, parse
+from bgmock.server.core.httputil import allow_header
+from bgmock.server.core.pipeline import (
     Bound,
     ControlError,
     Handler,
@@ -37,7 +32,12 @@ from mock_server.core.pipeline import (
     Spec,
     perform,
 )
-from mock_server.core.websocket import serve
+from bgmock.server.core.websocket import serve
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
+
+from bgmock import contracts
 
 log = logging.getLogger(__name__)
 MAX_ITEMS = 1000  # operations one request may carry (each is run and journalled)

@@ -8,11 +8,10 @@ import re
 from typing import Any
 from urllib.parse import parse_qsl
 
+from bgmock.server.core.engine import Engine
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Scope
-
-from mock_server.core.engine import Engine
 
 Headers = dict[str, str]  # lower-case names, as ASGI servers deliver them
 

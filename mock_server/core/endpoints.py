@@ -1,15 +1,15 @@
 """The provider pipeline's public names, where providers have always imported them from.
 
-The pieces live in small modules: :mod:`~mock_server.core.edge` (reading input, base URLs),
-:mod:`~mock_server.core.pipeline` (one operation's way: faults, auth, validation, handler),
-:mod:`~mock_server.core.dispatch` (routes, operations named by the request, one answer, the
-journal) and :mod:`~mock_server.core.websocket` (a WebSocket route, one message at a time).
+The pieces live in small modules: :mod:`~bgmock.server.core.edge` (reading input, base URLs),
+:mod:`~bgmock.server.core.pipeline` (one operation's way: faults, auth, validation, handler),
+:mod:`~bgmock.server.core.dispatch` (routes, operations named by the request, one answer, the
+journal) and :mod:`~bgmock.server.core.websocket` (a WebSocket route, one message at a time).
 """
 
 from __future__ import annotations
 
-from mock_server.core.dispatch import ProviderApp
-from mock_server.core.edge import (
+from bgmock.server.core.dispatch import ProviderApp
+from bgmock.server.core.edge import (
     Headers,
     Unreadable,
     base_url,
@@ -21,8 +21,8 @@ from mock_server.core.edge import (
     read_json_body,
     read_params,
 )
-from mock_server.core.edge import _reached as _reached
-from mock_server.core.pipeline import (
+from bgmock.server.core.edge import _reached as _reached
+from bgmock.server.core.pipeline import (
     Call,
     ControlError,
     Handler,

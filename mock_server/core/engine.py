@@ -8,22 +8,22 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
-from mock_server.core.accounts import Accounts
-from mock_server.core.clock import Clock
-from mock_server.core.faults import Faults
-from mock_server.core.files import CloudFrontSign, FileStore, OssSign, S3Presign, new_secret
-from mock_server.core.ids import Ids
-from mock_server.core.imaging import Limits
-from mock_server.core.journal import Journal
-from mock_server.core.ratelimit import RateLimiter
-from mock_server.core.scheduler import Scheduler
-from mock_server.core.tasks import TaskEngine
-from mock_server.core.timeline import Timeline
-from mock_server.core.urlregistry import RemoteUrls
-from mock_server.settings import Settings
+from bgmock.server.core.accounts import Accounts
+from bgmock.server.core.clock import Clock
+from bgmock.server.core.faults import Faults
+from bgmock.server.core.files import CloudFrontSign, FileStore, OssSign, S3Presign, new_secret
+from bgmock.server.core.ids import Ids
+from bgmock.server.core.imaging import Limits
+from bgmock.server.core.journal import Journal
+from bgmock.server.core.ratelimit import RateLimiter
+from bgmock.server.core.scheduler import Scheduler
+from bgmock.server.core.tasks import TaskEngine
+from bgmock.server.core.timeline import Timeline
+from bgmock.server.core.urlregistry import RemoteUrls
+from bgmock.server.settings import Settings
 
 if TYPE_CHECKING:
-    from mock_server.core.provider import Provider
+    from bgmock.server.core.provider import Provider
 
 
 class Engine:

@@ -29,7 +29,7 @@ import random
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from mock_server.core.plan import Lifecycle, TaskPlan
+from bgmock.server.core.plan import Lifecycle, TaskPlan
 
 
 class FaultSyntaxError(ValueError):

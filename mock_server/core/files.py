@@ -22,9 +22,9 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from urllib.parse import quote
 
-from mock_server.core import imaging
-from mock_server.core.clock import Clock
-from mock_server.core.timeline import Retention, Timeline, deadline
+from bgmock.server.core import imaging
+from bgmock.server.core.clock import Clock
+from bgmock.server.core.timeline import Retention, Timeline, deadline
 
 Producer = Callable[[], bytes]
 

@@ -6,8 +6,8 @@ resolves to its bytes, and an expired or tampered one is refused the same way in
 
 from __future__ import annotations
 
-from mock_server.core.engine import Engine
-from mock_server.core.files import Denied, StoredObject
+from bgmock.server.core.engine import Engine
+from bgmock.server.core.files import Denied, StoredObject
 
 # What each storage service says for an expired object (an evicted one answers the same).
 EXPIRED = {"s3": "Request has expired", "cf": "Access denied", "oss": "Request has expired."}

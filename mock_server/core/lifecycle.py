@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from mock_server.core.accounts import Account, Accounts
-from mock_server.core.endpoints import ControlError
-from mock_server.core.engine import Engine
-from mock_server.core.faults import Fault
-from mock_server.core.plan import Lifecycle, TaskPlan
-from mock_server.core.tasks import Listener, Task, Work
+from bgmock.server.core.accounts import Account, Accounts
+from bgmock.server.core.endpoints import ControlError
+from bgmock.server.core.engine import Engine
+from bgmock.server.core.faults import Fault
+from bgmock.server.core.plan import Lifecycle, TaskPlan
+from bgmock.server.core.tasks import Listener, Task, Work
 
 Refusal = Callable[[], Exception]
 

@@ -5,7 +5,7 @@ fault rules + ``X-Mock-Fault`` -> latency -> auth -> contract validation (turned
 provider's own error) -> injected error -> service handler -> :class:`Outcome`.
 
 Which operation a request names, how outcomes become one answer and the journal are
-:mod:`mock_server.core.dispatch`'s. Anything unexpected becomes the provider's internal error,
+:mod:`bgmock.server.core.dispatch`'s. Anything unexpected becomes the provider's internal error,
 never a 500 with a traceback.
 """
 
@@ -16,14 +16,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from bgmock.server.core.accounts import Account
+from bgmock.server.core.edge import Headers, base_url
+from bgmock.server.core.engine import Engine
+from bgmock.server.core.faults import Fault
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
-import contracts
-from mock_server.core.accounts import Account
-from mock_server.core.edge import Headers, base_url
-from mock_server.core.engine import Engine
-from mock_server.core.faults import Fault
+from bgmock import contracts
 
 if TYPE_CHECKING:
     from starlette.websockets import WebSocket

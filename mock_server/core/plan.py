@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from mock_server.core.timeline import Retention
+from bgmock.server.core.timeline import Retention
 
 
 @dataclass(frozen=True)

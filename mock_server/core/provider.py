@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from mock_server.core.accounts import Account, LimitRecord, NoLimits
+from bgmock.server.core.accounts import Account, LimitRecord, NoLimits
 
 if TYPE_CHECKING:
-    from mock_server.core.dispatch import ProviderApp
-    from mock_server.core.engine import Engine
+    from bgmock.server.core.dispatch import ProviderApp
+    from bgmock.server.core.engine import Engine
 
 
 class Provider(Protocol):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
-from mock_server.core.clock import Clock
+from bgmock.server.core.clock import Clock
 
 
 class RateLimiter:

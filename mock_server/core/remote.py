@@ -15,10 +15,10 @@ from __future__ import annotations
 from functools import lru_cache
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from mock_server.core import fileurls, imaging
-from mock_server.core.engine import Engine
-from mock_server.core.files import Denied
-from mock_server.core.urlregistry import Registered
+from bgmock.server.core import fileurls, imaging
+from bgmock.server.core.engine import Engine
+from bgmock.server.core.files import Denied
+from bgmock.server.core.urlregistry import Registered
 
 SYNTHETIC_SIZE = (1000, 1000)
 NOT_AN_IMAGE = b"<!DOCTYPE html><html><body><h1>Not an image</h1></body></html>\n"

@@ -16,8 +16,8 @@ import asyncio
 import logging
 from typing import Any
 
-from mock_server.core.clock import Clock
-from mock_server.core.timeline import Timeline
+from bgmock.server.core.clock import Clock
+from bgmock.server.core.timeline import Timeline
 
 log = logging.getLogger(__name__)
 

@@ -20,9 +20,9 @@ from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
-from mock_server.core.clock import Clock
-from mock_server.core.plan import Lifecycle, TaskPlan
-from mock_server.core.timeline import Timeline, deadline
+from bgmock.server.core.clock import Clock
+from bgmock.server.core.plan import Lifecycle, TaskPlan
+from bgmock.server.core.timeline import Timeline, deadline
 
 __all__ = ["Lifecycle", "Listener", "Task", "TaskEngine", "TaskPlan", "Work"]
 

@@ -11,14 +11,13 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from bgmock.server.core.edge import Unreadable, headers_of, parse_json, query_of
+from bgmock.server.core.pipeline import Incoming
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from mock_server.core.edge import Unreadable, headers_of, parse_json, query_of
-from mock_server.core.pipeline import Incoming
-
 if TYPE_CHECKING:
-    from mock_server.core.dispatch import Dispatcher
+    from bgmock.server.core.dispatch import Dispatcher
 
 WEBSOCKET = "WEBSOCKET"
 

@@ -26,7 +26,7 @@ import httpx
 import pytest
 from PIL import Image, ImageDraw
 
-import contracts
+from bgmock import contracts
 
 pytestmark = pytest.mark.container
 

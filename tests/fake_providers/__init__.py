@@ -15,11 +15,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from starlette.responses import JSONResponse, Response
-
-import contracts
-from mock_server.core.accounts import Account
-from mock_server.core.endpoints import (
+from bgmock.server.core.accounts import Account
+from bgmock.server.core.endpoints import (
     Call,
     Incoming,
     Outcome,
@@ -27,8 +24,11 @@ from mock_server.core.endpoints import (
     ProviderError,
     SpecBase,
 )
-from mock_server.core.engine import Engine
-from mock_server.core.provider import Provider, ProviderBase
+from bgmock.server.core.engine import Engine
+from bgmock.server.core.provider import Provider, ProviderBase
+from starlette.responses import JSONResponse, Response
+
+from bgmock import contracts
 
 FOLDER = Path(__file__).parent / "contracts"
 for _name in ("actions", "batch", "wsecho"):

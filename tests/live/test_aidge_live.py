@@ -12,10 +12,10 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from bgmock.client.aidge import AidgeClient
 from PIL import Image
 
-import contracts
-from client.aidge import AidgeClient
+from bgmock import contracts
 
 pytestmark = [
     pytest.mark.live,

@@ -9,10 +9,10 @@ from __future__ import annotations
 import os
 
 import pytest
+from bgmock.client.topview import TopviewClient
+from bgmock.server.core import imaging
 
-import contracts
-from client.topview import TopviewClient
-from mock_server.core import imaging
+from bgmock import contracts
 
 pytestmark = [
     pytest.mark.live,

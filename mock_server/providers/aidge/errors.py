@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bgmock.server.core.endpoints import ProviderError
 from starlette.responses import JSONResponse, Response
-
-from mock_server.core.endpoints import ProviderError
 
 GATEWAY: dict[str, str] = {  # A3, A4, A5, A16, A21
     "IncompleteSignature": "The request signature does not conform to platform standards",

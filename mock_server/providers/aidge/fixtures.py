@@ -6,10 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from mock_server.core.accounts import Account, LimitRange, LimitRecord
-from mock_server.core.engine import Engine
-from mock_server.providers.aidge.service import PROVIDER
-from mock_server.settings import check_record, integer, text
+from bgmock.server.core.accounts import Account, LimitRange, LimitRecord
+from bgmock.server.core.engine import Engine
+from bgmock.server.providers.aidge.service import PROVIDER
+from bgmock.server.settings import check_record, integer, text
 
 DEMO_APP_KEY = "512345"
 DEMO_SECRET = "S4etzZ73nF08vOXVhk3wZjIaLSHw0123"

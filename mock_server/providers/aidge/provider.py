@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from mock_server.core.accounts import Account
-from mock_server.core.endpoints import ProviderApp
-from mock_server.core.engine import Engine
-from mock_server.core.provider import ProviderBase
-from mock_server.providers.aidge import fixtures, routes, service
+from bgmock.server.core.accounts import Account
+from bgmock.server.core.endpoints import ProviderApp
+from bgmock.server.core.engine import Engine
+from bgmock.server.core.provider import ProviderBase
+from bgmock.server.providers.aidge import fixtures, routes, service
 
 
 class Aidge(ProviderBase):

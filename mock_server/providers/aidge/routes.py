@@ -5,19 +5,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.responses import Response
-
-from mock_server.core.accounts import Account
-from mock_server.core.endpoints import Call, Incoming, ProviderApp, SpecBase
-from mock_server.core.engine import Engine
-from mock_server.providers.aidge import service, signing
-from mock_server.providers.aidge.errors import (
+from bgmock.server.core.accounts import Account
+from bgmock.server.core.endpoints import Call, Incoming, ProviderApp, SpecBase
+from bgmock.server.core.engine import Engine
+from bgmock.server.providers.aidge import service, signing
+from bgmock.server.providers.aidge.errors import (
     BUSINESS,
     GATEWAY,
     AidgeBusinessError,
     AidgeGatewayError,
     success,
 )
+from starlette.responses import Response
 
 TIMESTAMP_WINDOW = 7200  # seconds (A2)
 

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from mock_server.core import imaging, remote
-from mock_server.core.accounts import Account
-from mock_server.core.endpoints import Call
-from mock_server.core.engine import Engine
-from mock_server.providers.aidge.errors import DATA_CLASS, AidgeBusinessError
+from bgmock.server.core import imaging, remote
+from bgmock.server.core.accounts import Account
+from bgmock.server.core.endpoints import Call
+from bgmock.server.core.engine import Engine
+from bgmock.server.providers.aidge.errors import DATA_CLASS, AidgeBusinessError
 
 PROVIDER = "aidge"
 RESULT_BUCKET = "nhci-image"

@@ -1,13 +1,13 @@
 """Aidge's own settings (D87): ``--config`` / ``BGMOCK_AIDGE_<NAME>`` / ``Settings(aidge_<name>=)``
 set them as ``aidge_max_image_bytes`` and ``aidge_url_ttl``. Light on purpose:
-:mod:`mock_server.settings` reads it while it loads."""
+:mod:`bgmock.server.settings` reads it while it loads."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import ClassVar
 
-from mock_server.checks import Check, integer
+from bgmock.server.checks import Check, integer
 
 MiB = 1024 * 1024
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+from bgmock.server.core.endpoints import ProviderError
 from starlette.responses import JSONResponse, Response
-
-from mock_server.core.endpoints import ProviderError
 
 MESSAGES: dict[str, str] = {
     "401": "Unauthorized, need to login again",

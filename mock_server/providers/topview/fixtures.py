@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from mock_server.core import imaging
-from mock_server.core.accounts import Account
-from mock_server.core.engine import Engine
-from mock_server.core.plan import TaskPlan
-from mock_server.core.tasks import Task
-from mock_server.providers.topview import service
-from mock_server.providers.topview.service import (
+from bgmock.server.core import imaging
+from bgmock.server.core.accounts import Account
+from bgmock.server.core.engine import Engine
+from bgmock.server.core.plan import TaskPlan
+from bgmock.server.core.tasks import Task
+from bgmock.server.providers.topview import service
+from bgmock.server.providers.topview.service import (
     LIFECYCLE,
     PROVIDER,
     REMOVE_BACKGROUND,
@@ -26,7 +26,7 @@ from mock_server.providers.topview.service import (
     RemovedBackground,
     TopviewFile,
 )
-from mock_server.settings import check_record, integer, number, text
+from bgmock.server.settings import check_record, integer, number, text
 
 DEMO_UID = "NsDAaOPF4jLuAie4ewyg"
 DEMO_API_KEY = "sk-vEsneECh1J5eKHUw4vxHI61e7FvXPnPE1625PmSt3HB"

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from mock_server.core.endpoints import ProviderApp
-from mock_server.core.engine import Engine
-from mock_server.core.provider import ProviderBase
-from mock_server.providers.topview import fixtures, routes, service
+from bgmock.server.core.endpoints import ProviderApp
+from bgmock.server.core.engine import Engine
+from bgmock.server.core.provider import ProviderBase
+from bgmock.server.providers.topview import fixtures, routes, service
 
 
 class Topview(ProviderBase):

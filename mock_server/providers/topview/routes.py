@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from bgmock.server.core.accounts import Account
+from bgmock.server.core.endpoints import Call, Incoming, ProviderApp, SpecBase
+from bgmock.server.core.engine import Engine
+from bgmock.server.providers.topview import service
+from bgmock.server.providers.topview.errors import MESSAGES, TopviewError, success
 from starlette.responses import Response
-
-from mock_server.core.accounts import Account
-from mock_server.core.endpoints import Call, Incoming, ProviderApp, SpecBase
-from mock_server.core.engine import Engine
-from mock_server.providers.topview import service
-from mock_server.providers.topview.errors import MESSAGES, TopviewError, success
 
 # T3: missing -> 4003, wrong type or format -> 4001, bad value -> 4000.
 MISSING = {"required"}

@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from mock_server.core import imaging, lifecycle
-from mock_server.core.accounts import Account
-from mock_server.core.endpoints import Call
-from mock_server.core.engine import Engine
-from mock_server.core.plan import Lifecycle
-from mock_server.core.timeline import Retention
-from mock_server.providers.topview.errors import TopviewError
+from bgmock.server.core import imaging, lifecycle
+from bgmock.server.core.accounts import Account
+from bgmock.server.core.endpoints import Call
+from bgmock.server.core.engine import Engine
+from bgmock.server.core.plan import Lifecycle
+from bgmock.server.core.timeline import Retention
+from bgmock.server.providers.topview.errors import TopviewError
 
 PROVIDER = "topview"
 # T14, T17: the docs' CloudFront Policy ends 72 h after the session's calls (D62); the files
