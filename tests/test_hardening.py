@@ -282,3 +282,17 @@ def test_a_405_on_the_remote_registry_lists_its_methods(http: httpx.Client) -> N
     answer = http.request("PATCH", "/__admin/remote")
     assert answer.status_code == 405
     assert answer.headers["allow"] == "DELETE, GET, HEAD, PUT"
+
+
+def test_the_admin_token_guards_every_admin_route_also_included_ones() -> None:
+    mock = InProcessMock(Settings(clock="virtual", admin_token="t0ken"))
+    try:
+        with mock.client() as http:
+            for method, path in (("GET", "/__admin/remote"), ("PUT", "/__admin/remote"),
+                                 ("DELETE", "/__admin/remote"), ("GET", "/__admin/tasks"),
+                                 ("GET", "/__admin/files/evictions")):
+                assert http.request(method, path).status_code == 401, path
+            assert http.get("/__admin/remote",
+                            headers={"Authorization": "Bearer t0ken"}).status_code == 200
+    finally:
+        mock.close()
