@@ -17,6 +17,7 @@ import logging
 from typing import Any
 
 from bgmock.server.core.clock import Clock
+from bgmock.server.core.loops import call_in_loop
 from bgmock.server.core.timeline import Timeline
 
 log = logging.getLogger(__name__)
@@ -108,16 +109,9 @@ class Scheduler:
     def _disarm(self) -> None:
         handle, loop = self._handle, self._loop
         self._handle, self._armed_for = None, float("inf")
-        if handle is None or loop is None or loop.is_closed():
+        if handle is None or loop is None:
             return
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is loop:
-            handle.cancel()
-        else:
-            loop.call_soon_threadsafe(handle.cancel)
+        call_in_loop(loop, handle.cancel)
 
     def close(self) -> None:
         """Stop for good (a reset replaced this scheduler): nothing of it runs any more."""

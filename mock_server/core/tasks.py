@@ -21,6 +21,7 @@ from functools import lru_cache
 from typing import Any
 
 from bgmock.server.core.clock import Clock
+from bgmock.server.core.loops import call_in_loop
 from bgmock.server.core.plan import Lifecycle, TaskPlan
 from bgmock.server.core.timeline import Timeline, deadline
 
@@ -318,14 +319,4 @@ def _retrieve_exception(future: asyncio.Future[Any]) -> None:
 
 def _cancel(future: asyncio.Future[Any]) -> None:
     """Cancel ``future`` from whichever thread (its loop may be another test client's)."""
-    loop = future.get_loop()
-    if loop.is_closed():
-        return
-    try:
-        running = asyncio.get_running_loop()
-    except RuntimeError:
-        running = None
-    if running is loop:
-        future.cancel()
-    else:
-        loop.call_soon_threadsafe(future.cancel)
+    call_in_loop(future.get_loop(), future.cancel)
