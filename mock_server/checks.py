@@ -110,3 +110,19 @@ def check_record(where: str, record: Mapping[str, Any], checks: Mapping[str, Che
         except ValueError as exc:
             raise ValueError(f"{where}.{name}: {exc}") from None
     return checked
+
+
+def check_records(where: str, records: list[Mapping[str, Any]], checks: Mapping[str, Check],
+                  required: tuple[str, ...], unique: str) -> list[dict[str, Any]]:
+    """A config list of records (a provider's accounts), each checked by :func:`check_record`,
+    the ``unique`` field appearing once: ``accounts.aidge[1].app_key: '7' appears twice``."""
+    checked: list[dict[str, Any]] = []
+    seen: set[Any] = set()
+    for index, record in enumerate(records):
+        at = f"{where}[{index}]"
+        values = check_record(at, record, checks, required)
+        if values[unique] in seen:
+            raise ValueError(f"{at}.{unique}: {values[unique]!r} appears twice")
+        seen.add(values[unique])
+        checked.append(values)
+    return checked

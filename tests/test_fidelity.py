@@ -345,7 +345,7 @@ def test_public_url_wins_over_the_real_host(started: list[InProcessMock]) -> Non
 ])
 def test_reached_address_of_the_connection(scheme: str, server: object,
                                            reached: str | None) -> None:
-    from bgmock.server.core.endpoints import _reached
+    from bgmock.server.core.edge import _reached
 
     assert _reached({"scheme": scheme, "server": server}) == reached
 

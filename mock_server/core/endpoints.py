@@ -21,7 +21,6 @@ from bgmock.server.core.edge import (
     read_json_body,
     read_params,
 )
-from bgmock.server.core.edge import _reached as _reached
 from bgmock.server.core.pipeline import (
     Call,
     ControlError,

@@ -6,10 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from bgmock.server.checks import check_records, integer, text
 from bgmock.server.core.accounts import Account, LimitRange, LimitRecord
 from bgmock.server.core.engine import Engine
 from bgmock.server.providers.aidge.service import PROVIDER
-from bgmock.server.settings import check_record, integer, text
 
 DEMO_APP_KEY = "512345"
 DEMO_SECRET = "S4etzZ73nF08vOXVhk3wZjIaLSHw0123"
@@ -54,12 +54,5 @@ ACCOUNT_FIELDS = {"app_key": text(), "secret": text(),
 def configured(specs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The config file's Aidge accounts, checked, or ``ValueError`` naming the bad field,
     e.g. ``accounts.aidge[0].secret: required``."""
-    checked, seen = [], set()
-    for i, spec in enumerate(specs):
-        where = f"accounts.{PROVIDER}[{i}]"
-        values = check_record(where, spec, ACCOUNT_FIELDS, required=("app_key", "secret"))
-        if values["app_key"] in seen:
-            raise ValueError(f"{where}.app_key: {values['app_key']!r} appears twice")
-        seen.add(values["app_key"])
-        checked.append(values)
-    return checked
+    return check_records(f"accounts.{PROVIDER}", specs, ACCOUNT_FIELDS,
+                         required=("app_key", "secret"), unique="app_key")

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from bgmock.server.checks import check_records, integer, number, text
 from bgmock.server.core import imaging
 from bgmock.server.core.accounts import Account
 from bgmock.server.core.engine import Engine
@@ -26,7 +27,6 @@ from bgmock.server.providers.topview.service import (
     RemovedBackground,
     TopviewFile,
 )
-from bgmock.server.settings import check_record, integer, number, text
 
 DEMO_UID = "NsDAaOPF4jLuAie4ewyg"
 DEMO_API_KEY = "sk-vEsneECh1J5eKHUw4vxHI61e7FvXPnPE1625PmSt3HB"
@@ -78,17 +78,11 @@ ACCOUNT_FIELDS = {"uid": text(), "api_key": text(), "credits": number(0, 1e12),
 def configured_accounts(specs: list[dict[str, Any]]) -> list[Account]:
     """The config file's Topview accounts, or ``ValueError`` naming the bad field, e.g.
     ``accounts.topview[0].api_key: required``."""
-    accounts, seen = [], set()
-    for i, spec in enumerate(specs):
-        where = f"accounts.{PROVIDER}[{i}]"
-        values = check_record(where, spec, ACCOUNT_FIELDS, required=("uid", "api_key"))
-        if values["uid"] in seen:
-            raise ValueError(f"{where}.uid: {values['uid']!r} appears twice")
-        seen.add(values["uid"])
-        accounts.append(Account(PROVIDER, values["uid"], values["api_key"],
-                                credits=values.get("credits", 1000.0),
-                                concurrency=values.get("concurrency", 8)))
-    return accounts
+    return [Account(PROVIDER, values["uid"], values["api_key"],
+                    credits=values.get("credits", 1000.0),
+                    concurrency=values.get("concurrency", 8))
+            for values in check_records(f"accounts.{PROVIDER}", specs, ACCOUNT_FIELDS,
+                                        required=("uid", "api_key"), unique="uid")]
 
 
 def seed(engine: Engine) -> None:
