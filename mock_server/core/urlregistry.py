@@ -14,7 +14,6 @@ MiB = 1024 * 1024
 MAX_URLS = 256
 MAX_BYTES = 64 * MiB
 MAX_URL_LENGTH = 2048
-FAILURES = ("timeout", "not_image", "too_large")
 
 
 class RegistryFull(ValueError):

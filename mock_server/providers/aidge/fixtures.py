@@ -13,7 +13,6 @@ from bgmock.server.providers.aidge.service import PROVIDER
 
 DEMO_APP_KEY = "512345"
 DEMO_SECRET = "S4etzZ73nF08vOXVhk3wZjIaLSHw0123"
-RATES = ("qps", "burst")
 
 
 @dataclass
