@@ -63,6 +63,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-level", dest="log_level",
                        choices=["critical", "error", "warning", "info", "debug"],
                        help=f"log level (BGMOCK_LOG_LEVEL, default {d.log_level})")
+    serve.add_argument("--access-log", dest="access_log", action="store_true", default=None,
+                       help="log one line per request at info level (BGMOCK_ACCESS_LOG; "
+                            "default off: GET /__admin/requests has every request)")
     limits = serve.add_argument_group(
         "connection limits", "a long-running shared mock's guards (also BGMOCK_<NAME>)")
     limits.add_argument("--max-connections", dest="max_connections",
