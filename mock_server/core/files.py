@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from bgmock.server.core import imaging
@@ -27,6 +28,7 @@ from bgmock.server.core.clock import Clock
 from bgmock.server.core.timeline import Retention, Timeline, deadline
 
 Producer = Callable[[], bytes]
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -39,6 +41,7 @@ class StoredObject:
     created_at: float = 0.0
     expires_at: float | None = None  # dropped then (None: kept until evicted)
     _lock: asyncio.Lock | None = field(default=None, repr=False)  # lazy objects only
+    _derived: dict[tuple[Any, ...], Any] | None = field(default=None, repr=False)
 
     @property
     def size(self) -> int:
@@ -53,6 +56,20 @@ class StoredObject:
                 if self.data is None and self.producer is not None:
                     self.data = await imaging.offload(self.producer)
         return self.data or b""
+
+    async def derive(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(bytes, *args)`` off the event loop. For a fixture (a pinned object made by a
+        producer, never replaced) it is worked out once and shared (D164): the docs' flows
+        submit the same fixture again and again, and ``fn`` is deterministic. Anything a
+        client uploaded is worked on per call, as the provider would. Errors are not kept."""
+        if self.producer is None:
+            return await imaging.offload(fn, await self.read(), *args)
+        key = (fn, *args)
+        if self._derived is None:
+            self._derived = {}
+        if key not in self._derived:
+            self._derived[key] = await imaging.offload(fn, await self.read(), *args)
+        return self._derived[key]  # type: ignore[no-any-return]
 
 
 @dataclass(slots=True)
