@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl
 
 from bgmock.server.core.engine import Engine
 from bgmock.server.core.jsonbody import FastJSONResponse
-from starlette.requests import HTTPConnection, Request
+from starlette.requests import ClientDisconnect, HTTPConnection, Request
 from starlette.responses import Response
 from starlette.types import Scope
 
@@ -68,19 +68,27 @@ class Unreadable(ValueError):
 
 async def read_body(request: Request, limit: int) -> bytes:
     """The raw body, or :class:`Unreadable` when it is over ``limit`` bytes. A refused body is
-    dropped at once (nothing of it stays referenced from the exception)."""
+    dropped at once (nothing of it stays referenced from the exception). Read from the ASGI
+    messages directly (Starlette's ``stream()`` generator costs more than the usual one-message
+    body); a disconnect raises Starlette's ``ClientDisconnect`` as ``stream()`` would."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise Unreadable("body too large")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    receive = request.receive
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
             chunks.clear()
             raise Unreadable("body too large")
+        if not message.get("more_body", False):
+            return b"".join(chunks) + chunk if chunks else chunk
         chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _has_lone_surrogate(value: Any) -> bool:
