@@ -31,6 +31,18 @@ Producer = Callable[[], bytes]
 T = TypeVar("T")
 
 
+MAX_DERIVED_BYTES = 64 * 1024 * 1024  # per result kept by FileStore.derive
+
+
+def _byte_size(value: Any) -> int:
+    """Bytes a derived result holds: its bytes, plus a little for everything else."""
+    if isinstance(value, bytes | bytearray):
+        return len(value)
+    if isinstance(value, tuple | list):
+        return 64 + sum(_byte_size(v) for v in value)
+    return 64
+
+
 @dataclass(slots=True)
 class StoredObject:
     bucket: str
@@ -42,10 +54,11 @@ class StoredObject:
     expires_at: float | None = None  # dropped then (None: kept until evicted)
     _lock: asyncio.Lock | None = field(default=None, repr=False)  # lazy objects only
     _derived: dict[tuple[Any, ...], Any] | None = field(default=None, repr=False)
+    derived_bytes: int = 0  # what FileStore.derive keeps with it, counted in its size
 
     @property
     def size(self) -> int:
-        return len(self.data) if self.data is not None else 0
+        return (len(self.data) if self.data is not None else 0) + self.derived_bytes
 
     async def read(self) -> bytes:
         """The bytes; a lazy object is produced once, off the event loop."""
@@ -56,20 +69,6 @@ class StoredObject:
                 if self.data is None and self.producer is not None:
                     self.data = await imaging.offload(self.producer)
         return self.data or b""
-
-    async def derive(self, fn: Callable[..., T], *args: Any) -> T:
-        """``fn(bytes, *args)`` off the event loop. For a fixture (a pinned object made by a
-        producer, never replaced) it is worked out once and shared (D164): the docs' flows
-        submit the same fixture again and again, and ``fn`` is deterministic. Anything a
-        client uploaded is worked on per call, as the provider would. Errors are not kept."""
-        if self.producer is None:
-            return await imaging.offload(fn, await self.read(), *args)
-        key = (fn, *args)
-        if self._derived is None:
-            self._derived = {}
-        if key not in self._derived:
-            self._derived[key] = await imaging.offload(fn, await self.read(), *args)
-        return self._derived[key]  # type: ignore[no-any-return]
 
 
 @dataclass(slots=True)
@@ -174,6 +173,29 @@ class FileStore:
                            created_at=self.clock.now())
         self._pinned[(bucket, key)] = obj
         return obj
+
+    async def derive(self, obj: StoredObject, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(obj's bytes, *args)`` off the event loop, worked out once per object (D164).
+
+        A stored object never changes (a new PUT stores a new one) and ``fn`` is deterministic,
+        so a client submitting the same upload again, or the docs' fixture, costs one piece of
+        image work, not one per task. What is kept counts in the object's size (the byte cap,
+        eviction) and goes with it; results over :data:`MAX_DERIVED_BYTES`, errors, and work
+        on an object replaced meanwhile are not kept."""
+        memo, key = obj._derived, (fn, *args)
+        if memo is not None and key in memo:
+            return memo[key]  # type: ignore[no-any-return]
+        result = await imaging.offload(fn, await obj.read(), *args)
+        size = _byte_size(result)
+        where = (obj.bucket, obj.key)
+        pinned = self._pinned.get(where) is obj
+        if size <= MAX_DERIVED_BYTES and (pinned or self._objects.get(where) is obj):
+            obj._derived = {**(obj._derived or {}), key: result}
+            obj.derived_bytes += size
+            if not pinned:
+                self._bytes += size
+                self._evict()
+        return result
 
     def get(self, bucket: str, key: str) -> StoredObject | None:
         obj = self._objects.get((bucket, key))

@@ -153,7 +153,8 @@ async def _remove_background(engine: Engine, owner: str, source: TopviewFile) ->
     if obj is None:
         raise RuntimeError("source image is gone")
     try:
-        cutout_png, mask_png, cut = await obj.derive(render_cutout, engine.image_limits)
+        cutout_png, mask_png, cut = await files.derive(obj, render_cutout,
+                                                            engine.image_limits)
     except imaging.ImageTooLarge as exc:
         raise RuntimeError(f"image too large: {exc}") from exc
     except imaging.ImageError as exc:
