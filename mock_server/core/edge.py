@@ -8,6 +8,7 @@ import re
 from typing import Any
 from urllib.parse import parse_qsl
 
+import orjson
 from bgmock.server.core.engine import Engine
 from bgmock.server.core.jsonbody import FastJSONResponse
 from starlette.requests import ClientDisconnect, HTTPConnection, Request
@@ -115,16 +116,28 @@ def parse_json(raw: bytes) -> Any:
     JSON (``NaN`` and ``Infinity`` too, which Python's parser would take), nesting too deep to
     parse, and lone surrogates (legal JSON escapes that no UTF-8 store,
     log or answer can carry). Decided once, here, at the edge (decision D28)."""
-    try:
-        value = json.loads(raw, parse_constant=_not_json)
-    except RecursionError:
-        raise Unreadable("JSON nested too deeply") from None
-    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
-        raise Unreadable(f"not JSON: {str(exc)[:120]}") from None
+    try:  # orjson reads valid UTF-8 JSON 3-5x faster; anything it refuses, json decides (D162)
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        value = _parse_json_slowly(raw)
+    else:
+        return value  # orjson refuses lone surrogates itself: nothing to look for
     # Only an escape (\ud800..\udfff) can produce a surrogate: skip the walk when none is there.
     if (b"\\ud" in raw or b"\\uD" in raw) and _has_lone_surrogate(value):
         raise Unreadable("text that cannot be encoded (a lone UTF-16 surrogate)")
     return value
+
+
+def _parse_json_slowly(raw: bytes) -> Any:
+    """Python's parser, for its messages and what orjson does not take (UTF-16 or UTF-32 text).
+    (An integer beyond 64 bits is a float to orjson, as to JavaScript: no provider's field
+    takes one, so it is refused either way, with the same error.)"""
+    try:
+        return json.loads(raw, parse_constant=_not_json)
+    except RecursionError:
+        raise Unreadable("JSON nested too deeply") from None
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+        raise Unreadable(f"not JSON: {str(exc)[:120]}") from None
 
 
 async def read_json_body(request: Request, limit: int) -> Any:
