@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -35,17 +36,30 @@ def base_url(request: HTTPConnection, engine: Engine, headers: Headers) -> str:
     if engine.settings.public_url:
         return engine.settings.public_url
     scope, host = request.scope, headers.get("host", "")
-    if _PLAIN_HOST.fullmatch(host):  # the usual case; Starlette's URL parsing costs ~5 us
-        root = scope.get("app_root_path", scope.get("root_path", ""))
-        name = host.rsplit(":", 1)[0].lower()
-        if name in engine.provider_hosts:
-            host = _reached(scope) or host
-        scheme = _HTTP_SCHEME.get(scope["scheme"], scope["scheme"])
-        return f"{scheme}://{host}{root}".rstrip("/")
+    root = scope.get("app_root_path", scope.get("root_path", ""))
+    server = scope.get("server")
+    found = _plain_base(host, scope["scheme"], root, tuple(server) if server else None,
+                        engine.provider_hosts)
+    if found is not None:
+        return found
     url = request.base_url
     if url.scheme in _HTTP_SCHEME:
         url = url.replace(scheme=_HTTP_SCHEME[url.scheme])
     return str(url).rstrip("/")
+
+
+@lru_cache(maxsize=64)  # authenticated callers only (after auth); a client varying Host is capped
+def _plain_base(host: str, scheme: str, root: str, server: tuple[Any, ...] | None,
+                provider_hosts: frozenset[str]) -> str | None:
+    """The base for a plain ``host[:port]`` (the usual case; Starlette's URL parsing costs
+    ~5 us), None for anything else."""
+    if not _PLAIN_HOST.fullmatch(host):
+        return None
+    name = host.rsplit(":", 1)[0].lower()
+    if name in provider_hosts:
+        host = _reached({"server": server, "scheme": scheme}) or host
+    scheme = _HTTP_SCHEME.get(scheme, scheme)
+    return f"{scheme}://{host}{root}".rstrip("/")
 
 
 def _reached(scope: Scope) -> str | None:

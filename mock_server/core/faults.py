@@ -62,7 +62,7 @@ class Fault(TaskPlan):
         return self.resolved(lifecycle)
 
     def describe(self) -> str:
-        if self == NO_FAULT:  # nearly every request: skip the per-field walk
+        if self is NO_FAULT or self == NO_FAULT:  # nearly every request: no per-field walk
             return ""
         return ";".join(_render(name, getattr(self, name), self) for name in DESCRIBED
                         if (getattr(self, name) != getattr(NO_FAULT, name)

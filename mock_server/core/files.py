@@ -314,7 +314,7 @@ class Denied(Exception):
         self.expired = expired
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # hashed by identity: its method caches hash it per call
 class S3Presign:
     """AWS SigV4 query-presign shape (``X-Amz-*``), signed with the mock's own key."""
 
@@ -360,7 +360,7 @@ class S3Presign:
         return _hmac(self.secret, canonical).hex()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # hashed by identity: its method caches hash it per call
 class CloudFrontSign:
     """CloudFront custom-policy shape (``Policy``, ``Signature``, ``Key-Pair-Id``)."""
 
@@ -402,7 +402,7 @@ class CloudFrontSign:
             raise Denied("Access denied", expired=True)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # hashed by identity: its method caches hash it per call
 class OssSign:
     """Alibaba OSS v1 query-signature shape (``OSSAccessKeyId``, ``Expires``, ``Signature``)."""
 
