@@ -220,7 +220,10 @@ class TaskEngine:
     def _path(self, task: Task) -> list[tuple[str, float]]:
         """The pending states this task passes through, with their durations; a ``duration``
         plan spreads its total evenly over the states actually travelled."""
-        lc, plan = task.lifecycle, task.plan
+        return self._path_of(task.plan, task.lifecycle)
+
+    @staticmethod
+    def _path_of(plan: TaskPlan, lc: Lifecycle) -> list[tuple[str, float]]:
         states = list(lc.pending)
         if plan.fail and plan.fail_at is not None:
             states = states[: lc.pending.index(plan.fail_at) + 1]
@@ -236,10 +239,8 @@ class TaskEngine:
         """When a time-based plan makes the task terminal (None: polls, or stuck)."""
         if task.plan.polls is not None:
             return None
-        path = self._path(task)
-        if self._stuck_state(task, path) is not None:
-            return None
-        return task.created_at + sum(self.clock.scaled(seconds) for _, seconds in path)
+        total = _planned_seconds(task.plan, task.lifecycle)
+        return None if total is None else task.created_at + self.clock.scaled(total)
 
     def _planned_state(self, task: Task) -> str | None:
         """The pending state the task is in, or None once it is due to be terminal."""
@@ -332,6 +333,19 @@ class TaskEngine:
     def _expire(self, task: Task) -> None:
         if self.tasks.get(task.id) is task:
             del self.tasks[task.id]
+
+
+@lru_cache(maxsize=256)
+def _planned_seconds(plan: TaskPlan, lifecycle: Lifecycle) -> float | None:
+    """A time-based plan's total duration on the provider's clock (None: polls, or stuck):
+    the same for nearly every task, so worked out once."""
+    if plan.polls is not None:
+        return None
+    path = TaskEngine._path_of(plan, lifecycle)
+    stuck = plan.stuck_at
+    if stuck is not None and any(s == stuck for s, _ in path):
+        return None
+    return sum(seconds for _, seconds in path)
 
 
 @lru_cache(maxsize=256)
