@@ -46,10 +46,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--connections", type=int, help="query/ratio load connections (default 32)")
     p.add_argument("--generator", choices=["auto", "wrk", "python"], default="auto",
                    help="auto: wrk if on PATH, else the asyncio generator")
-    p.add_argument("--only", choices=PARTS, nargs="+", help="run only these parts of the table")
+    p.add_argument("--only", choices=(*PARTS, "cutout"), nargs="+",
+                   help="run only these parts of the table (cutout: only the cut-out study)")
     p.add_argument("--study", choices=["cutout"], nargs="*", default=[],
                    help="also run a detailed study: cutout = Aidge cut-out at 512/2048 with "
                         "in-process stages (bench/cutout.py)")
+    p.add_argument("--cutout-connections", type=int, nargs="+", metavar="N", default=[1, 4, 8],
+                   help="the cut-out study's connections per run (default 1 4 8)")
     return p
 
 
@@ -66,7 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                                  rounds=args.rounds, seconds=args.seconds, warmup=args.warmup,
                                  mixed_requests=args.mixed_requests,
                                  connections=args.connections)
-    parts = tuple(args.only or PARTS)
+    parts = tuple(p for p in args.only or PARTS if p in PARTS)
+    study = set(args.study) | ({"cutout"} & set(args.only or ()))
     generator = load.generator_name(args.generator)
     server_core, generator_core = procs.cores()
     machine = procs.machine() | {
@@ -83,9 +87,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "command": "python -m bench " + " ".join(sys.argv[1:] if argv is None else argv),
         "plan": chosen.__dict__, "parts": list(parts), "machine": machine}
     result |= _table_parts(parts, chosen, generator, server_core)
-    if "cutout" in args.study:
+    if "cutout" in study:
         print(f"study: Aidge cut-out, POST {cutout.PATH}")
-        result["cutout"] = cutout.run(connections=(1, 4, 8), warmup=chosen.warmup,
+        result["cutout"] = cutout.run(connections=tuple(args.cutout_connections),
+                                      warmup=chosen.warmup,
                                       seconds=chosen.seconds, server_core=server_core)
     result["loadavg_1m"] = {"before": load_before, "after": _loadavg()}
     result["elapsed_s"] = round(time.perf_counter() - started, 1)
