@@ -96,10 +96,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     result["elapsed_s"] = round(time.perf_counter() - started, 1)
     table = report.rows(result)
     result["table"] = [row.as_dict() for row in table]
-    print(f"\nissue 8 table ({result['elapsed_s']} s, load average {result['loadavg_1m']}, "
-          f"command `{result['command'].strip()}`)\n")
-    print(format_table(table))
-    print(f"seconds per part: {result.get('part_seconds')}")
+    if table:
+        print(f"\nissue 8 table ({result['elapsed_s']} s, load average {result['loadavg_1m']}, "
+              f"command `{result['command'].strip()}`)\n")
+        print(format_table(table))
+        print(f"seconds per part: {result.get('part_seconds')}")
     _save(result)
     invalid = [name for name in ("isolation", "cutout") if name in result
                and not result[name]["valid"]]
@@ -124,7 +125,10 @@ def _table_parts(parts: tuple[str, ...], chosen: plan.Plan, generator: str,
               "GET /__admin/health")
         out["cold_start"] = coldstart.run(chosen.cold_runs, server_core)
         if chosen.imports:
-            out["imports"] = coldstart.import_breakdown()
+            imports = out["imports"] = coldstart.import_breakdown()
+            print(f"  imports before serving (-X importtime, self time by package, total "
+                  f"{imports['total_ms']} ms): "
+                  + ", ".join(f"{k} {v}" for k, v in imports["top_ms"].items()))
         took("cold")
     if "ratios" in parts:
         window = throughput.Window(chosen.connections, chosen.warmup, chosen.seconds)

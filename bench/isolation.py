@@ -43,12 +43,12 @@ def run(plan: Plan, generator: str, progress: Callable[[str], None] = print) -> 
             result["first_answer"] = cutout.first_answer(port, request, CASE)
             if plan.query_alone:
                 load.run(generator, port, query, plan.connections, plan.warmup)
-                alone = load.run(generator, port, query, plan.connections, plan.cutout_seconds)
+                alone = load.run(generator, port, query, plan.connections, plan.seconds)
                 result["query_alone"] = alone.as_dict()
                 progress(f"  query alone: {alone.rps:.0f} req/s, p99 {alone.p99_ms:.2f} ms")
             cpu_before = procs.tree_cpu_seconds(proc.pid)
             cuts = cutout.load(port, proc.pid, request, plan.cutout_clients, plan.warmup,
-                               plan.cutout_seconds)
+                               plan.seconds)
             cpu = procs.tree_cpu_seconds(proc.pid) - cpu_before
             # with its child processes (an imaging pool), over warm-up and window alike
             cuts["tree_cpu_ms_per_request"] = round(cpu * 1000 / max(1, cuts["requests_all"]), 1)
@@ -74,7 +74,7 @@ def _together(port: int, pid: int, request: bytes, plan: Plan, generator: str,
     """Cut-outs in a thread for the whole time; the query load starts once they run, warms
     up, then is measured."""
     query = (get(TOPVIEW_QUERY, TOPVIEW_HEADERS),)
-    cut_seconds = plan.warmup + plan.cutout_seconds + 1
+    cut_seconds = plan.warmup + plan.seconds + 1
     box: dict[str, Any] = {}
 
     def cut() -> None:
@@ -85,7 +85,7 @@ def _together(port: int, pid: int, request: bytes, plan: Plan, generator: str,
     worker.start()
     time.sleep(plan.warmup)
     load.run(generator, port, query, plan.connections, plan.warmup)
-    beside = load.run(generator, port, query, plan.connections, plan.cutout_seconds)
+    beside = load.run(generator, port, query, plan.connections, plan.seconds)
     worker.join(timeout=cut_seconds + 60)
     if "cuts" not in box:
         raise RuntimeError("the cut-out clients did not finish")

@@ -21,19 +21,17 @@ class Plan:
     cold_runs: int            # cold starts per app (mock, bare), after one untimed each
     rounds: int               # A B rounds per ratio row
     warmup: float             # seconds, whole (wrk): before each measured window
-    seconds: float            # seconds, whole (wrk): each measured window
+    seconds: float            # seconds, whole (wrk): each measured window (cut-outs too)
     mixed_requests: int       # row 5: requests in all (RSS read at half and at the end)
-    cutout_seconds: float     # rows 7 and 8: each measured window with cut-outs running
     cutout_clients: int = 8
     connections: int = 32
     imports: bool = True      # the -X importtime breakdown of cold start
     query_alone: bool = True  # rows 7/8 server: the query p99 without cut-outs, for context
 
 
-FULL = Plan(cold_runs=10, rounds=2, warmup=2, seconds=10, mixed_requests=100_000,
-            cutout_seconds=10)
+FULL = Plan(cold_runs=10, rounds=2, warmup=2, seconds=10, mixed_requests=100_000)
 QUICK = Plan(cold_runs=3, rounds=1, warmup=1, seconds=2, mixed_requests=10_000,
-             cutout_seconds=2, imports=False, query_alone=False)
+             imports=False, query_alone=False)
 
 
 def with_overrides(plan: Plan, **changes: float | int | None) -> Plan:
@@ -48,8 +46,8 @@ def estimate_s(plan: Plan, ratio_rows: int, history_rows: int = 1) -> float:
     ratios = ratio_rows * (SETUP_S + plan.rounds * 2 * per_variant)
     ratios += history_rows * plan.rounds * (plan.seconds + SETUP_S)
     mixed = SERVER_S + SETUP_S + plan.mixed_requests / MIXED_RPS_FLOOR
-    isolation = SERVER_S + SETUP_S + (plan.warmup + plan.cutout_seconds)        # row 8
-    isolation += 2 * plan.warmup + plan.cutout_seconds + 1                      # row 7
+    isolation = SERVER_S + SETUP_S + (plan.warmup + plan.seconds)        # row 8
+    isolation += 2 * plan.warmup + plan.seconds + 1                      # row 7
     if plan.query_alone:
-        isolation += plan.warmup + plan.cutout_seconds
+        isolation += plan.warmup + plan.seconds
     return round(PROCESS_S + cold + ratios + mixed + isolation, 1)

@@ -53,7 +53,7 @@ def memory_row(m: dict[str, Any]) -> Row:
               f"processes {rss['end_with_children']} MB; {m['requests']:,} answered, "
               f"{'healthy' if m['healthy_after'] else 'NOT healthy'} afterwards")
     if m["planned"] < 100_000:
-        detail += "; fewer requests than the target's 100,000 (quick mode)"
+        detail += "; fewer requests than the target's 100,000 (quick mode or --mixed-requests)"
     return Row(f"RSS after {m['planned']:,} mixed requests", rss["end"], "MB", RSS_TARGET_MB,
                False, detail, also_met=flat, also=f"< {GROWTH_TARGET:.0%} growth from half")
 
