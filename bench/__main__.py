@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import coldstart, cutout, isolation, load, memory, plan, procs, report, throughput
-from bench.providers import HOT_PATHS
+from bench.providers import HOT_PATHS, HotPath
 from bench.table import format_table
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -48,6 +48,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="auto: wrk if on PATH, else the asyncio generator")
     p.add_argument("--only", choices=(*PARTS, "cutout"), nargs="+",
                    help="run only these parts of the table (cutout: only the cut-out study)")
+    p.add_argument("--path", choices=[h.slug for h in HOT_PATHS], nargs="+", dest="paths",
+                   help="ratio rows: only these hot paths (default all)")
     p.add_argument("--study", choices=["cutout"], nargs="*", default=[],
                    help="also run a detailed study: cutout = Aidge cut-out at 512/2048 with "
                         "in-process stages (bench/cutout.py)")
@@ -86,7 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": "python -m bench " + " ".join(sys.argv[1:] if argv is None else argv),
         "plan": chosen.__dict__, "parts": list(parts), "machine": machine}
-    result |= _table_parts(parts, chosen, generator, server_core)
+    paths = tuple(h for h in HOT_PATHS if h.slug in (args.paths or [h.slug]))
+    result |= _table_parts(parts, chosen, generator, server_core, paths)
     if "cutout" in study:
         print(f"study: Aidge cut-out, POST {cutout.PATH}")
         result["cutout"] = cutout.run(connections=tuple(args.cutout_connections),
@@ -111,7 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _table_parts(parts: tuple[str, ...], chosen: plan.Plan, generator: str,
-                 server_core: int | None) -> dict[str, Any]:
+                 server_core: int | None, paths: tuple[HotPath, ...]) -> dict[str, Any]:
     out: dict[str, Any] = {"part_seconds": {}}
     mark = time.perf_counter()
 
@@ -136,7 +139,7 @@ def _table_parts(parts: tuple[str, ...], chosen: plan.Plan, generator: str,
               f"{chosen.warmup:g} s warm-up + {chosen.seconds:g} s per variant")
         out["ratios"] = [throughput.run(path, rounds=chosen.rounds, window=window,
                                         generator=generator, server_core=server_core)
-                         for path in HOT_PATHS]
+                         for path in paths]
         took("ratios")
     if "memory" in parts:
         print(f"mixed load: {chosen.mixed_requests:,} requests, RSS at half and at the end")

@@ -100,7 +100,7 @@ def rows(result: dict[str, Any]) -> list[Row]:
         out.append(cold_start_row(result["cold_start"]))
     if "memory" in result:
         out.append(memory_row(result["memory"]))
-    if ratios:
+    if any(r.get("key") == QUERY_KEY for r in ratios):
         out.append(query_p99_row(ratios))
     if "isolation" in result:
         out += isolation_rows(result["isolation"])
