@@ -126,7 +126,7 @@ def _table_parts(parts: tuple[str, ...], chosen: plan.Plan, generator: str,
     if "cold" in parts:
         print(f"cold start: {chosen.cold_runs} runs each, spawn -> first 200 on "
               "GET /__admin/health")
-        out["cold_start"] = coldstart.run(chosen.cold_runs, server_core)
+        out["cold_start"] = coldstart.run(chosen.cold_runs, server_core, chosen.cold_warm)
         if chosen.imports:
             imports = out["imports"] = coldstart.import_breakdown()
             print(f"  imports before serving (-X importtime, self time by package, total "
@@ -138,7 +138,8 @@ def _table_parts(parts: tuple[str, ...], chosen: plan.Plan, generator: str,
         print(f"mock / bare: {chosen.connections} connections, {chosen.rounds} round(s) of "
               f"{chosen.warmup:g} s warm-up + {chosen.seconds:g} s per variant")
         out["ratios"] = [throughput.run(path, rounds=chosen.rounds, window=window,
-                                        generator=generator, server_core=server_core)
+                                        generator=generator, server_core=server_core,
+                                        history=chosen.history)
                          for path in paths]
         took("ratios")
     if "memory" in parts:

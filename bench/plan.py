@@ -27,11 +27,13 @@ class Plan:
     connections: int = 32
     imports: bool = True      # the -X importtime breakdown of cold start
     query_alone: bool = True  # rows 7/8 server: the query p99 without cut-outs, for context
+    history: bool = True      # history rows (submit): a second window, cost early vs late
+    cold_warm: bool = True    # one untimed start of each app before the timed cold starts
 
 
 FULL = Plan(cold_runs=10, rounds=2, warmup=2, seconds=10, mixed_requests=100_000)
-QUICK = Plan(cold_runs=3, rounds=1, warmup=1, seconds=2, mixed_requests=10_000,
-             imports=False, query_alone=False)
+QUICK = Plan(cold_runs=3, rounds=1, warmup=1, seconds=2, mixed_requests=8_000,
+             imports=False, query_alone=False, history=False, cold_warm=False)
 
 
 def with_overrides(plan: Plan, **changes: float | int | None) -> Plan:
@@ -41,10 +43,12 @@ def with_overrides(plan: Plan, **changes: float | int | None) -> Plan:
 
 def estimate_s(plan: Plan, ratio_rows: int, history_rows: int = 1) -> float:
     """Upper estimate of the wall time of a whole run of ``plan``, in seconds."""
-    cold = (plan.cold_runs + 1) * 2 * COLD_START_S + (IMPORTS_S if plan.imports else 0)
+    cold = (plan.cold_runs + plan.cold_warm) * 2 * COLD_START_S
+    cold += IMPORTS_S if plan.imports else 0
     per_variant = SERVER_S + plan.warmup + plan.seconds
     ratios = ratio_rows * (SETUP_S + plan.rounds * 2 * per_variant)
-    ratios += history_rows * plan.rounds * (plan.seconds + SETUP_S)
+    if plan.history:
+        ratios += history_rows * plan.rounds * (plan.seconds + SETUP_S)
     mixed = SERVER_S + SETUP_S + plan.mixed_requests / MIXED_RPS_FLOOR
     isolation = SERVER_S + SETUP_S + (plan.warmup + plan.seconds)        # row 8
     isolation += 2 * plan.warmup + plan.seconds + 1                      # row 7

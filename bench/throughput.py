@@ -122,7 +122,8 @@ def _later(pid: int, port: int, generator: str, window: Window, sent: tuple[Http
 
 
 def run(path: HotPath, *, rounds: int, window: Window, generator: str,
-        server_core: int | None, progress: Callable[[str], None] = print) -> dict[str, Any]:
+        server_core: int | None, history: bool = True,
+        progress: Callable[[str], None] = print) -> dict[str, Any]:
     """Rounds of mock then bare, each a fresh server; round 1's mock first answers the path's
     first request once, and that answer is what every bare server sends."""
     if rounds < 1:
@@ -139,7 +140,8 @@ def run(path: HotPath, *, rounds: int, window: Window, generator: str,
         for round_no in range(1, rounds + 1):
             port = procs.free_port()
             figures = _measure(procs.mock_command(port, *args), port, server_core, generator,
-                               window, path.requests, path.history, path.stored, capture_once)
+                               window, path.requests, path.history and history, path.stored,
+                               capture_once)
             results["mock"].append(figures)
             progress(f"  {path.slug} round {round_no} mock {line(figures)}")
             answer, first = captured.answer, captured.requests[0]
