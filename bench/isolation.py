@@ -3,7 +3,7 @@ with the Topview query under load at 32 connections beside them (the query's p99
 
 One ``bgmock serve --config <file>`` (defaults otherwise, real clock) where the file adds an
 Aidge account whose limits never refuse (the demo account allows 10 requests/s). The server is
-NOT pinned to a core: isolating the image work (a process pool) needs the other core. The
+NOT pinned to a core: isolating the image work (a process pool) needs the other core (D143). The
 cut-out clients (``bench.cutout``'s checked asyncio client) and wrk run from this process's
 core. Every cut-out answer must be a success (failures make the run invalid).
 """

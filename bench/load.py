@@ -9,6 +9,7 @@ import asyncio
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -148,8 +149,9 @@ def _wrk(port: int, requests: Sequence[HttpRequest], connections: int, seconds: 
                 "--timeout", "5s", "-s", script.name, f"http://{HOST}:{port}"]
         out = subprocess.run(argv, capture_output=True, text=True, check=True,
                              timeout=seconds + 30).stdout
-    percentiles = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.M))
-    if set(percentiles) != {"50", "99"}:  # no answer in the window: no distribution
+    percentiles = dict(re.findall(r"^\s*(50|99)(?:\.0+)?%\s+(\S+)\s*$", out, re.M))
+    if set(percentiles) != {"50", "99"}:  # e.g. no answer in the window: no distribution
+        sys.stderr.write(f"wrk printed no 50%/99% latency; its output:\n{out}\n")
         percentiles = {"50": "nan", "99": "nan"}
     requests_done = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)

@@ -76,7 +76,7 @@ TOPVIEW_COST = 0.5                              # credits reserved per submit
 # The submit row creates a task per request and the virtual clock never ends one, so the
 # concurrency limit (at most 10,000 unfinished tasks per account) would refuse the run after
 # 10,000 submits: the requests rotate over SUBMIT_ACCOUNTS accounts from a --config file,
-# each with its own uploaded image. 64 x 10,000 = 640,000 submits, over 30 s at 20k req/s.
+# each with its own uploaded image (D141). 64 x 10,000 = 640,000 submits: 30 s at 20k req/s.
 SUBMIT_ACCOUNTS = 64
 SUBMIT_CONFIG = {"accounts": {"topview": [
     {"uid": f"bench-{i:02d}", "api_key": f"sk-bench-{i:02d}", "credits": 1e12,

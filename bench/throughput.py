@@ -12,6 +12,7 @@ request in both (does the cost grow with the tasks created?) plus its RSS and th
 from __future__ import annotations
 
 import json
+import math
 import statistics
 import tempfile
 from collections.abc import Callable, Iterator
@@ -174,6 +175,13 @@ def line(f: dict[str, Any]) -> str:
 
 
 def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Medians over the rounds; a round without a figure (wrk printed no latency: nan) is
+    left out of that figure's median."""
     keys = ("rps", "p50_ms", "p99_ms", "server_cpu_us_per_request")
-    return {k: round(statistics.median(r[k] for r in runs), 3) for k in keys} | {
+
+    def median(values: list[float]) -> float:
+        found = [v for v in values if not math.isnan(v)]
+        return round(statistics.median(found), 3) if found else math.nan
+
+    return {k: median([r[k] for r in runs]) for k in keys} | {
         "errors": sum(r["errors"] for r in runs)}

@@ -126,3 +126,14 @@ def test_the_bare_app_answers_the_captured_bytes(method: str) -> None:
     assert (answer.status_code, answer.content) == (200, b'{"code":"x"}')
     assert answer.headers["content-type"] == "application/json"
     assert health.status_code == 200
+
+
+def test_a_round_without_latency_figures_is_left_out_of_the_median() -> None:
+    from bench.throughput import _median
+
+    rounds = [{"rps": 10.0, "p50_ms": float("nan"), "p99_ms": float("nan"),
+               "server_cpu_us_per_request": 100.0, "errors": 0},
+              {"rps": 20.0, "p50_ms": 2.0, "p99_ms": 4.0, "server_cpu_us_per_request": 80.0,
+               "errors": 1}]
+    assert _median(rounds) == {"rps": 15.0, "p50_ms": 2.0, "p99_ms": 4.0,
+                               "server_cpu_us_per_request": 90.0, "errors": 1}
