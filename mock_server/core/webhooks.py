@@ -238,12 +238,17 @@ class Webhooks:
                 future = self._start(delivery, number, when)
                 self.timeline.at(when, _still_running, future)
                 return
-        self.timeline.at(when, self._due, (delivery, number, when))
+        self.timeline.at(when, self._due, _Planned(delivery, number, when))
 
-    def _due(self, entry: tuple[Delivery, int, float]) -> asyncio.Future[Any] | None:
+    def _due(self, planned: _Planned) -> asyncio.Future[Any] | None:
+        """A timeline action: start the attempt; run again (a clock advance does so once the
+        future it was handed is done), it only reports the attempt still running."""
+        if planned.future is not None:
+            return _still_running(planned.future)
         if self.closed:
             return None
-        return self._start(*entry)
+        planned.future = self._start(planned.delivery, planned.number, planned.when)
+        return planned.future
 
     def _start(self, delivery: Delivery, number: int, scheduled: float) -> asyncio.Future[Any]:
         future = asyncio.ensure_future(self._attempt(delivery, number, scheduled))
@@ -328,6 +333,16 @@ class Webhooks:
         while len(self.journal) > self.settings.journal_size:
             self.journal.popitem(last=False)
         return record
+
+
+@dataclass(slots=True)
+class _Planned:
+    """An attempt on the timeline, started once."""
+
+    delivery: Delivery
+    number: int
+    when: float
+    future: asyncio.Future[Any] | None = None
 
 
 def _still_running(future: asyncio.Future[Any]) -> asyncio.Future[Any] | None:
