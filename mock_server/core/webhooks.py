@@ -19,6 +19,7 @@ and never sent), a per-attempt wall-clock timeout, a receiver's answer read up t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import logging
@@ -145,7 +146,7 @@ class Webhooks:
         self._running: set[asyncio.Future[Any]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._gate: asyncio.Semaphore | None = None
-        self._client: httpx.AsyncClient | None = None
+        self._client: asyncio.Future[httpx.AsyncClient] | None = None
 
     # --- what providers call -------------------------------------------------------------
 
@@ -157,6 +158,9 @@ class Webhooks:
         def finished(task: Task) -> None:
             body, headers = build(task)
             self.schedule(provider, task.id, url, body, headers, fault)
+
+        with contextlib.suppress(RuntimeError):  # no loop: made at the first attempt
+            self._ready(asyncio.get_running_loop())  # the client is made while the task runs
         return finished
 
     def schedule(self, provider: str, task_id: str, url: str, body: Any,
@@ -261,23 +265,24 @@ class Webhooks:
         if not future.cancelled() and future.exception() is not None:
             log.error("webhook attempt failed", exc_info=future.exception())
 
-    def _prepare(self) -> tuple[asyncio.Semaphore, httpx.AsyncClient]:
-        """The gate and client of the running loop (a test may serve the app from another)."""
-        loop = asyncio.get_running_loop()
-        if self._loop is not loop or self._gate is None or self._client is None:
-            import httpx  # here: the server starts without it
+    async def _prepare(self) -> tuple[asyncio.Semaphore, httpx.AsyncClient]:
+        """The gate and client of the running loop (a test may serve the app from another).
+        The client is made in a thread: importing httpx and loading CA certificates would
+        stall the event loop for a noticeable time on the first callback."""
+        gate, client = self._ready(asyncio.get_running_loop())
+        return gate, await asyncio.shield(client)
 
+    def _ready(self, loop: asyncio.AbstractEventLoop
+               ) -> tuple[asyncio.Semaphore, asyncio.Future[httpx.AsyncClient]]:
+        if self._loop is not loop or self._gate is None or self._client is None:
             self._loop = loop
             self._gate = asyncio.Semaphore(self.settings.concurrency)
-            self._client = httpx.AsyncClient(
-                follow_redirects=False, trust_env=False, timeout=self.settings.timeout,
-                headers={"User-Agent": USER_AGENT},
-                limits=httpx.Limits(max_connections=self.settings.concurrency))
+            self._client = loop.run_in_executor(None, _new_client, self.settings)
         return self._gate, self._client
 
     async def _attempt(self, delivery: Delivery, number: int, scheduled: float,
                        retry: bool = True) -> Attempt | None:
-        gate, client = self._prepare()
+        gate, client = await self._prepare()
         async with gate:
             if self.closed:
                 return None
@@ -343,6 +348,14 @@ class _Planned:
     number: int
     when: float
     future: asyncio.Future[Any] | None = None
+
+
+def _new_client(settings: WebhookSettings) -> httpx.AsyncClient:
+    import httpx  # here, off the event loop: the server starts without it
+
+    return httpx.AsyncClient(follow_redirects=False, trust_env=False, timeout=settings.timeout,
+                             headers={"User-Agent": USER_AGENT},
+                             limits=httpx.Limits(max_connections=settings.concurrency))
 
 
 def _still_running(future: asyncio.Future[Any]) -> asyncio.Future[Any] | None:
