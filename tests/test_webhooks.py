@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from bgmock.server.settings import Settings
+from bgmock.server.settings import Settings, resolve
 from bgmock.server.testing import InProcessMock, running_server
 
 from bgmock import contracts
@@ -377,3 +377,34 @@ def test_notice_url_check_needs_auth(mock: InProcessMock):
         answer = http.post(CHECK_URL, json={"noticeUrl": "https://a.example"}).json()
     assert answer == {"code": "401", "message": "Unauthorized, need to login again",
                       "result": None}
+
+
+def test_a_reset_cancels_an_attempt_in_flight_and_nothing_old_follows():
+    mock = make_mock(webhook_timeout=30)
+    with Receiver(hang=1, hang_seconds=30) as receiver, mock.client() as http:
+        submit(http, receiver.url, fault="duration=0")
+        waiting = threading.Thread(target=advance, args=(http, 1), daemon=True)
+        waiting.start()                       # waits for the attempt; the receiver hangs
+        assert receiver.arrived.wait(5)
+        started = time.monotonic()
+        assert http.post("/__admin/reset").status_code == 200
+        waiting.join(5)
+        assert not waiting.is_alive() and time.monotonic() - started < 3
+        advance(http, 500)                    # no retry of the old delivery, ever
+        assert len(receiver.hits) == 1 and journal(http) == []
+    mock.close()
+
+
+def test_webhook_settings_from_the_environment():
+    settings = resolve(environ={"BGMOCK_WEBHOOK_RETRIES": "1, 2.5", "BGMOCK_WEBHOOK_TIMEOUT": "2",
+                                "BGMOCK_WEBHOOK_ALLOWLIST": "a.example,.b.example",
+                                "BGMOCK_WEBHOOK_QUEUE": "10"})
+    assert settings.webhook_retries == (1.0, 2.5) and settings.webhook_timeout == 2.0
+    assert settings.webhook_allowlist == ("a.example", ".b.example")
+    assert settings.webhook_queue == 10
+    assert resolve(environ={"BGMOCK_WEBHOOK_RETRIES": ""}).webhook_retries == ()
+    for name, value in (("RETRIES", "5,x"), ("RETRIES", "-1"), ("RETRIES", "1e9"),
+                        ("RETRIES", ",".join(["1"] * 11)), ("TIMEOUT", "0"),
+                        ("CONCURRENCY", "0"), ("QUEUE", "0"), ("JOURNAL_SIZE", "nan")):
+        with pytest.raises(ValueError, match=f"BGMOCK_WEBHOOK_{name}"):
+            resolve(environ={f"BGMOCK_WEBHOOK_{name}": value})
