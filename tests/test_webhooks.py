@@ -13,8 +13,11 @@ from typing import Any
 
 import httpx
 import pytest
+from bgmock.server.core.faults import FaultSyntaxError, parse
 from bgmock.server.settings import Settings, resolve
 from bgmock.server.testing import InProcessMock, running_server
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bgmock import contracts
 from tests.topview_calls import DEMO, DEMO_UID, QUERY, SUBMIT
@@ -408,3 +411,28 @@ def test_webhook_settings_from_the_environment():
                         ("CONCURRENCY", "0"), ("QUEUE", "0"), ("JOURNAL_SIZE", "nan")):
         with pytest.raises(ValueError, match=f"BGMOCK_WEBHOOK_{name}"):
             resolve(environ={f"BGMOCK_WEBHOOK_{name}": value})
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(value=st.text(max_size=30))
+def test_any_webhook_directive_parses_or_is_refused(value: str):
+    try:
+        fault = parse(f"webhook={value}")
+    except FaultSyntaxError as exc:
+        assert "webhook" in str(exc) and len(str(exc)) < 200
+    else:
+        assert fault.webhook in ("drop", "duplicate", "fail", "delay")
+        assert 0 <= fault.webhook_delay <= 86400
+        assert parse(fault.describe()) == fault           # what the journal shows parses back
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(params=st.dictionaries(st.sampled_from(["provider", "task", "status", "limit"]),
+                              st.text(max_size=40), max_size=4))
+def test_journal_queries_never_fail(mock: InProcessMock, params: dict[str, str]):
+    with mock.client() as http:
+        response = http.get(HOOKS, params=params)
+    assert response.status_code in (200, 400), response.text
+    assert isinstance(response.json(), list if response.status_code == 200 else dict)
