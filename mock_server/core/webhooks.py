@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ANSWER_BYTES = 4096          # of a receiver's answer kept in the journal
-OUTCOMES = ("delivered", "failed", "dropped", "refused", "cancelled")
+OUTCOMES = ("delivered", "failed", "dropped", "refused")
 USER_AGENT = "bgmock-webhooks"
 
 
