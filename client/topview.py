@@ -277,6 +277,9 @@ class _Base:
     def _credit(self) -> Flow[float]:
         return float((yield from self._call("credit_detail"))["remainCredit"])
 
+    def _check_notice_url(self, notice_url: str) -> Flow[bool]:
+        return (yield from self._call("notice_url_check", json={"noticeUrl": notice_url})) is True
+
     def _download(self, url: str) -> Flow[bytes]:
         response = yield self.http.build_request("GET", url)
         _check_storage(response)
@@ -361,6 +364,11 @@ class TopviewClient(_Base, SyncHTTP):
         """GET a result URL (presigned: no Topview headers)."""
         return self._run(self._download(url))
 
+    def check_notice_url(self, notice_url: str) -> bool:
+        """Ask Topview whether ``notice_url`` is a usable callback URL (``TopviewError`` 4000
+        when it is not)."""
+        return self._run(self._check_notice_url(notice_url))
+
 
 class AsyncTopviewClient(_Base, AsyncHTTP):
     """:class:`TopviewClient` over ``httpx.AsyncClient``; every call is a coroutine."""
@@ -414,3 +422,6 @@ class AsyncTopviewClient(_Base, AsyncHTTP):
 
     async def download(self, url: str) -> bytes:
         return await self._run(self._download(url))
+
+    async def check_notice_url(self, notice_url: str) -> bool:
+        return await self._run(self._check_notice_url(notice_url))

@@ -79,6 +79,14 @@ class CoreSettings:
     header_timeout: float = 10.0                # a request's head must arrive within this
     keep_alive_timeout: float = 65.0            # above clients' pool expiry (httpx/node 5 s)
     shutdown_timeout: float = 5.0               # grace period for in-flight requests
+    # Outbound callbacks (core/webhooks.py, D110-D113): retry waits in mock seconds, the
+    # per-attempt timeout (wall seconds), an optional host allowlist, the bounds.
+    webhook_retries: tuple[float, ...] = (5.0, 30.0, 120.0)
+    webhook_timeout: float = 5.0
+    webhook_allowlist: tuple[str, ...] = ()     # empty: any host (localhost included)
+    webhook_concurrency: int = 16
+    webhook_queue: int = 1000
+    webhook_journal_size: int = 1000
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -153,6 +161,15 @@ def _accounts(value: Any) -> dict[str, list[dict[str, Any]]]:
     return value
 
 
+def _retries(value: Any) -> tuple[float, ...]:
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        raise ValueError(f"expected a list of seconds, got {_show(value)}")
+    if len(value) > 10:
+        raise ValueError("more than 10 retries")
+    wait = number(0, 86400)
+    return tuple(float(wait(item)) for item in value)
+
+
 BYTES = integer(1, 64 * GiB)
 CHECKS: dict[str, Check] = {
     "host": text(253),
@@ -181,6 +198,12 @@ CHECKS: dict[str, Check] = {
     "header_timeout": number(0, 3600, above=True),
     "keep_alive_timeout": number(0, 3600, above=True),
     "shutdown_timeout": number(0, 3600, above=True),
+    "webhook_retries": _retries,
+    "webhook_timeout": number(0, 300, above=True),
+    "webhook_allowlist": _hosts,
+    "webhook_concurrency": integer(1, 1000),
+    "webhook_queue": integer(1, 1_000_000),
+    "webhook_journal_size": integer(1, 1_000_000),
 }
 CHECKS.update({f"{provider}_{name}": check for provider, record in PROVIDER_SETTINGS.items()
                for name, check in record.CHECKS.items()})
@@ -199,8 +222,14 @@ def _parse_text(name: str, raw: str) -> Any:
             return json.loads(raw)
         except (ValueError, RecursionError) as exc:
             raise ValueError(f"not valid JSON: {exc}") from None
-    if name == "fetch_allowlist":
-        return [part.strip() for part in raw.split(",") if part.strip()]
+    if name in ("fetch_allowlist", "webhook_allowlist", "webhook_retries"):
+        parts = [part.strip() for part in raw.split(",") if part.strip()]
+        if name != "webhook_retries":
+            return parts
+        try:
+            return [float(part) for part in parts]
+        except ValueError:
+            raise ValueError(f"expected seconds separated by commas, got {_show(raw)}") from None
     if isinstance(default, bool):
         lowered = stripped.lower()
         if lowered in ("1", "true", "yes", "on"):

@@ -121,6 +121,7 @@ def assert_cutout(cutout_png: bytes, mask_png: bytes, result: dict[str, Any]) ->
 
 def test_flow_in_process(bgmock: InProcessMock, recorder: Recorder, topview: TopviewClient):
     before = topview.credit()
+    assert topview.check_notice_url("http://127.0.0.1:9/topview-callback") is True
     file_id = topview.upload(image())
     task_id = topview.remove_background(file_id)
     sleeper = Sleeper(bgmock)
@@ -664,6 +665,7 @@ def test_async_flow():
             DEMO_UID, DEMO_API_KEY, mock.url("topview"), transport=recorder
         ) as topview:
             before = await topview.credit()
+            assert await topview.check_notice_url("https://app.example/topview") is True
             file_id = await topview.upload(image())
             task_id = await topview.remove_background(file_id)
             result = await topview.wait(task_id, sleep=sleep)

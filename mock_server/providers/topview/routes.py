@@ -63,4 +63,5 @@ def app(engine: Engine) -> ProviderApp:
         "remove_background_submit": service.remove_background_submit,
         "remove_background_query": service.remove_background_query,
         "credit_detail": service.credit_detail,
+        "notice_url_check": service.notice_url_check,
     })

@@ -10,7 +10,9 @@ from bgmock.server.core.accounts import Account
 from bgmock.server.core.endpoints import Call
 from bgmock.server.core.engine import Engine
 from bgmock.server.core.plan import Lifecycle
+from bgmock.server.core.tasks import Task
 from bgmock.server.core.timeline import Retention
+from bgmock.server.providers.topview import callbacks
 from bgmock.server.providers.topview.errors import TopviewError
 
 PROVIDER = "topview"
@@ -177,12 +179,12 @@ async def remove_background_submit(call: Call) -> dict[str, Any]:
         raise TopviewError("4004")  # credential issued, bytes never uploaded
     if source.format not in IMAGE_FORMATS:
         raise TopviewError("4000")
-    notice_url = call.params.get("noticeUrl") or None
     task = await lifecycle.submit(
         engine, TASKS, account=account, operation=REMOVE_BACKGROUND, fault=call.fault,
         payload=call.params, cost=COSTS[REMOVE_BACKGROUND],
-        work=lambda: _remove_background(engine, account.key, source))
-    task.data["noticeUuid"] = engine.ids.hex("topview.notice") if notice_url else None
+        work=lambda: _remove_background(engine, account.key, source),
+        listeners=callbacks.listeners(call, REMOVE_BACKGROUND))
+    task.data["noticeUuid"] = callbacks.notice_uuid(engine, call)
     call.detail["taskId"] = task.id
     return {"taskId": task.id, "status": "success", "errorMsg": None,
             "noticeUuid": task.data["noticeUuid"]}
@@ -193,20 +195,27 @@ async def remove_background_query(call: Call) -> dict[str, Any]:
     task = lifecycle.owned(engine, TASKS, call.params["taskId"], _account(call).key,
                            REMOVE_BACKGROUND)
     call.detail["taskId"] = task.id
-    status = await engine.tasks.observe(task, poll=True)
-    answer: dict[str, Any] = {"taskId": task.id, "status": status, **dict.fromkeys(RESULT_KEYS)}
-    if status == LIFECYCLE.failure:
+    await engine.tasks.observe(task, poll=True)
+    return remove_background_result(engine, call.base_url, task,
+                                    query_flag(call.params.get("needCloudFrontUrl", "")))
+
+
+def remove_background_result(engine: Engine, base_url: str, task: Task,
+                             cloudfront: bool = False) -> dict[str, Any]:
+    """The query's ``result`` for the task as it stands (also the callback's, T28)."""
+    answer: dict[str, Any] = {"taskId": task.id, "status": task.status,
+                              **dict.fromkeys(RESULT_KEYS)}
+    if task.status == LIFECYCLE.failure:
         answer["errorMsg"] = task.error
-    elif status == LIFECYCLE.success:
+    elif task.status == LIFECYCLE.success:
         result: RemovedBackground = task.result
         cutout_key, mask_key = result_paths(result.directory)
-        cloudfront = query_flag(call.params.get("needCloudFrontUrl", ""))
         answer.update(
             bgRemovedImageFileId=result.cutout_id,
-            bgRemovedImagePath=result_url(call, cutout_key, cloudfront),
+            bgRemovedImagePath=signed_url(engine, base_url, cutout_key, cloudfront),
             bgRemovedImageWidth=result.cutout_size[0], bgRemovedImageHeight=result.cutout_size[1],
             maskImageFileId=result.mask_id,
-            maskImagePath=result_url(call, mask_key, cloudfront),
+            maskImagePath=signed_url(engine, base_url, mask_key, cloudfront),
             maskImageWidth=result.mask_size[0], maskImageHeight=result.mask_size[1],
             costCredit=task.cost)
     return answer
@@ -220,11 +229,26 @@ def query_flag(value: str) -> bool:
 
 def result_url(call: Call, key: str, cloudfront: bool) -> str:
     """A fresh signed URL per query, as Topview does (T17)."""
-    now = call.engine.clock.now()
+    return signed_url(call.engine, call.base_url, key, cloudfront)
+
+
+def signed_url(engine: Engine, base_url: str, key: str, cloudfront: bool) -> str:
+    now = engine.clock.now()
     if cloudfront:
-        return call.engine.cloudfront.url(call.base_url, DISTRIBUTION, key, now=now,
-                                          ttl=CLOUDFRONT_TTL)
-    return call.engine.s3.url(call.base_url, RESULT_BUCKET, key, now=now, expires=S3_TTL)
+        return engine.cloudfront.url(base_url, DISTRIBUTION, key, now=now, ttl=CLOUDFRONT_TTL)
+    return engine.s3.url(base_url, RESULT_BUCKET, key, now=now, expires=S3_TTL)
+
+
+callbacks.register(REMOVE_BACKGROUND, callbacks.BIZ_TYPES[REMOVE_BACKGROUND],
+                   remove_background_result)
+
+
+# --- notice check ------------------------------------------------------------------------
+
+async def notice_url_check(call: Call) -> bool:
+    """T34: the contract admits only an http(s) URL (anything else is ``4000``), so a request
+    that gets here is answered ``true``."""
+    return True
 
 
 # --- credits -----------------------------------------------------------------------------
