@@ -12,6 +12,7 @@ from bgmock.server.core.engine import Engine
 from bgmock.server.core.plan import Lifecycle
 from bgmock.server.core.timeline import Retention
 from bgmock.server.providers.topview.errors import TopviewError
+from bgmock.server.providers.topview.images import ImageBook
 
 PROVIDER = "topview"
 # T14, T17: the docs' CloudFront Policy ends 72 h after the session's calls (D62); the files
@@ -53,6 +54,7 @@ class TopviewState:
     (checked again a lifetime later); the docs' fixtures are kept for ever."""
 
     files: dict[str, TopviewFile] = field(default_factory=dict)
+    images: ImageBook = field(default_factory=ImageBook)  # replace results by imageId (D132)
 
     def add(self, engine: Engine, file: TopviewFile, keep: Retention | None) -> None:
         """Record ``file``, dropped when ``keep`` ends (None: kept for ever)."""
