@@ -87,7 +87,7 @@ OPERATIONS = contracts.operations("topview")["operations"]  # method and path of
 # wait(kind=...): the query operation of each kind of task
 QUERIES = {"remove_background": "remove_background_query",
            "replace_product_image": "replace_product_image_query",
-           "image_to_video": "image2video_query"}
+           "image_to_video": "image_to_video_query"}
 
 Source = str | os.PathLike[str] | bytes | bytearray | memoryview
 Result = dict[str, Any]
@@ -447,11 +447,11 @@ class TopviewClient(_Base, SyncHTTP):
     ) -> str:
         """A video of a replace result (``imageId``), scripted by ``tts_text`` + ``voice_id``
         or by an uploaded ``audio_file_id``; returns the ``taskId``."""
-        return self._run(self._submit("image2video_submit", _video_body(
+        return self._run(self._submit("image_to_video_submit", _video_body(
             image_id, mode, tts_text, voice_id, audio_file_id, caption_id, notice_url)))
 
     def query_image_to_video(self, task_id: str, cloudfront: bool = False) -> Result:
-        return self._run(self._query(task_id, cloudfront, "image2video_query"))
+        return self._run(self._query(task_id, cloudfront, "image_to_video_query"))
 
     def public_avatars(
         self, *, gender: str | None = None, category_ids: Any = None, ethnicity_ids: Any = None,
@@ -540,11 +540,11 @@ class AsyncTopviewClient(_Base, AsyncHTTP):
         voice_id: str | None = None, audio_file_id: str | None = None,
         caption_id: str | None = None, notice_url: str | None = None,
     ) -> str:
-        return await self._run(self._submit("image2video_submit", _video_body(
+        return await self._run(self._submit("image_to_video_submit", _video_body(
             image_id, mode, tts_text, voice_id, audio_file_id, caption_id, notice_url)))
 
     async def query_image_to_video(self, task_id: str, cloudfront: bool = False) -> Result:
-        return await self._run(self._query(task_id, cloudfront, "image2video_query"))
+        return await self._run(self._query(task_id, cloudfront, "image_to_video_query"))
 
     async def public_avatars(
         self, *, gender: str | None = None, category_ids: Any = None, ethnicity_ids: Any = None,

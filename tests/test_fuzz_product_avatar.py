@@ -92,17 +92,17 @@ def test_replace_submit(fuzz_mock: InProcessMock, body: dict[str, Any]) -> None:
 
 @given(body=VIDEO)
 @FUZZ
-def test_image2video_submit(fuzz_mock: InProcessMock, body: dict[str, Any]) -> None:
+def test_image_to_video_submit(fuzz_mock: InProcessMock, body: dict[str, Any]) -> None:
     answer = _post(fuzz_mock, "/v2/product_avatar/task/image2Video/submit",
-                   "image2video_submit", body)
+                   "image_to_video_submit", body)
     if answer["code"] == "200":
         with fuzz_mock.client() as http:
-            _assert_topview("image2video_query", http.get(
+            _assert_topview("image_to_video_query", http.get(
                 "/topview/v2/product_avatar/task/image2Video/query", headers=DEMO,
                 params={"taskId": answer["result"]["taskId"]}))
 
 
-@pytest.mark.parametrize("operation", ["replace_product_image_query", "image2video_query"])
+@pytest.mark.parametrize("operation", ["replace_product_image_query", "image_to_video_query"])
 @given(params=QUERY_PARAMS)
 @FUZZ
 def test_queries(fuzz_mock: InProcessMock, operation: str, params: dict[str, str]) -> None:

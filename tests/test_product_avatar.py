@@ -61,11 +61,11 @@ def query_replace(api: Api, task_id: str, **params: str) -> dict[str, Any]:
 
 def to_video(api: Api, fault: str | None = None, **body: Any) -> dict[str, Any]:
     headers = {**DEMO, **({"X-Mock-Fault": fault} if fault else {})}
-    return api.call("image2video_submit", json=body, headers=headers)
+    return api.call("image_to_video_submit", json=body, headers=headers)
 
 
 def query_video(api: Api, task_id: str, **params: str) -> dict[str, Any]:
-    return api.call("image2video_query", params={"taskId": task_id, **params})["result"]
+    return api.call("image_to_video_query", params={"taskId": task_id, **params})["result"]
 
 
 def _replaced(api: Api, mode: str = "manual", **body: Any) -> list[dict[str, Any]]:
@@ -248,7 +248,7 @@ def test_another_account_cannot_use_an_image_or_task(mock: InProcessMock) -> Non
         mock.engine.accounts.add(Account("topview", "other-uid", "sk-other", credits=100.0,
                                          concurrency=8))
         other = {"Topview-Uid": "other-uid", "Authorization": "Bearer sk-other"}
-        answer = api.call("image2video_submit", headers=other, json={
+        answer = api.call("image_to_video_submit", headers=other, json={
             "replaceProductTaskImageId": "7e66ece3b4384e929fff91da2918e2d6", **TEXT})
         assert answer["code"] == "4004"
         answer = api.call("replace_product_image_query", headers=other,
@@ -275,8 +275,8 @@ def test_failed_tasks_are_not_charged_and_say_why(mock: InProcessMock) -> None:
 
 
 @pytest.mark.parametrize("operation", ["replace_product_image_submit",
-                                       "replace_product_image_query", "image2video_submit",
-                                       "image2video_query", "public_avatar_query",
+                                       "replace_product_image_query", "image_to_video_submit",
+                                       "image_to_video_query", "public_avatar_query",
                                        "avatar_category_list"])
 def test_each_operation_takes_x_mock_fault(mock: InProcessMock, operation: str) -> None:
     with mock.client() as http:
@@ -295,7 +295,7 @@ def test_query_result_is_what_the_query_answers(mock: InProcessMock) -> None:
         api = Api("inprocess", http, mock, mock.engine)
         for task_id, operation in (("3179dd887d294ab797fa85eea49fb25f",
                                     "replace_product_image_query"),
-                                   ("8aa992b4cfd24082a564710cbee2132c", "image2video_query")):
+                                   ("8aa992b4cfd24082a564710cbee2132c", "image_to_video_query")):
             answered = api.call(operation, params={"taskId": task_id})["result"]
             task = mock.engine.tasks.get(task_id)
             assert task is not None

@@ -17,8 +17,8 @@ from tests.docs_examples import DocsExample, load
 from tests.test_product_avatar import probe_mp4
 from tests.topview_calls import DEMO
 
-MINE = ("replace_product_image_submit", "replace_product_image_query", "image2video_submit",
-        "image2video_query")
+MINE = ("replace_product_image_submit", "replace_product_image_query", "image_to_video_submit",
+        "image_to_video_query")
 EXAMPLES = [e for e in load("001_366e2b3b0c003057.txt") if e.operation("topview") in MINE]
 
 
@@ -57,7 +57,7 @@ def test_every_docs_curl_answers_as_documented(docs_mock: InProcessMock, reset: 
             ids = [(r["imageId"], r["faceExistence"]) for r in documented["replaceProductResult"]]
             assert [(r["imageId"], r["faceExistence"])
                     for r in answered["replaceProductResult"]] == ids
-        if example.operation("topview") == "image2video_query":
+        if example.operation("topview") == "image_to_video_query":
             assert answered["aiAvatar"]["aiavatarId"] == documented["aiAvatar"]["aiavatarId"]
             assert answered["aiAvatar"]["aiavatarName"] == documented["aiAvatar"]["aiavatarName"]
             assert answered["finishedVideoUrl"].split("?")[0].endswith(

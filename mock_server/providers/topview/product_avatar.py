@@ -4,7 +4,7 @@ Replace puts the cut-out into the avatar's or template's image (real composites,
 event loop) and remembers each result's ``imageId`` (:mod:`.images`); image2Video turns one of
 them into a real H.264 MP4 (:mod:`bgmock.server.core.video`) plus the ``aiAvatar``'s cover JPG
 and preview MP4. Each query's result object is built by :func:`replace_query_result` /
-:func:`image2video_query_result` (``query_result(engine, base_url, task)``), which the query
+:func:`image_to_video_query_result` (``query_result(engine, base_url, task)``), which the query
 handlers and the callbacks share.
 """
 
@@ -36,7 +36,7 @@ from bgmock.server.providers.topview.service import (
     TopviewFile,
 )
 
-REPLACE, IMAGE2VIDEO = "replace_product_image", "image2video"
+REPLACE, IMAGE2VIDEO = "replace_product_image", "image_to_video"
 # D130: replace takes longer than remove background, a video longer still (seconds of mock time).
 REPLACE_LIFECYCLE = Lifecycle(pending=("init", "running"), durations=(2.0, 8.0),
                               failure_message="model service unavailable", retention=RETENTION)
@@ -329,7 +329,7 @@ async def _image2video(engine: Engine, owner: str, image: ReplacedImage, mode: s
                       aiavatar_name=f"Product Avatar_{stamp}_1", voice_id=voice_id)
 
 
-async def image2video_submit(call: Call) -> dict[str, Any]:
+async def image_to_video_submit(call: Call) -> dict[str, Any]:
     engine, account, params = call.engine, _account(call), call.params
     image = service.state(engine).images.owned(params["replaceProductTaskImageId"], account.key)
     if image is None or not engine.files.exists(image.bucket, image.key):
@@ -346,7 +346,7 @@ async def image2video_submit(call: Call) -> dict[str, Any]:
     return _notice(call, task)
 
 
-def image2video_query_result(engine: Engine, base_url: str, task: Task, *,
+def image_to_video_query_result(engine: Engine, base_url: str, task: Task, *,
                              cloudfront: bool = False) -> dict[str, Any]:
     """The query's ``result`` object for ``task`` as it stands (T9, T26)."""
     answer: dict[str, Any] = {"taskId": task.id, "status": task.status,
@@ -370,12 +370,12 @@ def image2video_query_result(engine: Engine, base_url: str, task: Task, *,
     return answer
 
 
-async def image2video_query(call: Call) -> dict[str, Any]:
+async def image_to_video_query(call: Call) -> dict[str, Any]:
     task = lifecycle.owned(call.engine, VIDEO_TASKS, call.params["taskId"],
                            _account(call).key, IMAGE2VIDEO)
     call.detail["taskId"] = task.id
     await call.engine.tasks.observe(task, poll=True)
-    return image2video_query_result(call.engine, call.base_url, task,
+    return image_to_video_query_result(call.engine, call.base_url, task,
                                     cloudfront=service.query_flag(
                                         call.params.get("needCloudFrontUrl", "")))
 
@@ -384,4 +384,4 @@ def query_result(engine: Engine, base_url: str, task: Task) -> dict[str, Any]:
     """The query result object of either kind of task (for callbacks)."""
     if task.operation == REPLACE:
         return replace_query_result(engine, base_url, task)
-    return image2video_query_result(engine, base_url, task)
+    return image_to_video_query_result(engine, base_url, task)

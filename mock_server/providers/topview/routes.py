@@ -66,8 +66,8 @@ def app(engine: Engine) -> ProviderApp:
         # product avatar (issue 9 part B): replace, image2Video, avatar lookups
         "replace_product_image_submit": product_avatar.replace_submit,
         "replace_product_image_query": product_avatar.replace_query,
-        "image2video_submit": product_avatar.image2video_submit,
-        "image2video_query": product_avatar.image2video_query,
+        "image_to_video_submit": product_avatar.image_to_video_submit,
+        "image_to_video_query": product_avatar.image_to_video_query,
         "public_avatar_query": avatars.public_avatar_query,
         "avatar_category_list": avatars.avatar_category_list,
     })
