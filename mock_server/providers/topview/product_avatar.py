@@ -37,6 +37,9 @@ from bgmock.server.providers.topview.service import (
 )
 
 REPLACE, IMAGE2VIDEO = "replace_product_image", "image_to_video"
+# The callback's bizType of each (T29).
+BIZ_TYPES = {REPLACE: "PRODUCT_AVATAR_REPLACE_PRODUCT_IMAGE",
+             IMAGE2VIDEO: "PRODUCT_AVATAR_IMAGE2VIDEO"}
 # D130: replace takes longer than remove background, a video longer still (seconds of mock time).
 REPLACE_LIFECYCLE = Lifecycle(pending=("init", "running"), durations=(2.0, 8.0),
                               failure_message="model service unavailable", retention=RETENTION)
@@ -287,7 +290,7 @@ def audio_seconds(data: bytes) -> float | None:
             if stream.duration is not None and stream.time_base is not None:
                 return float(stream.duration * stream.time_base)
             return None
-    except (av.FFmpegError, ValueError, IndexError, OverflowError):
+    except Exception:  # whatever a crafted file makes the demuxer raise: not readable audio
         return None
 
 
