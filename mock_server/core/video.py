@@ -11,8 +11,6 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
-import av
-import numpy as np
 from bgmock.server.core import imaging
 from PIL import Image
 
@@ -61,7 +59,7 @@ def _cover(img: Image.Image, width: int, height: int) -> Image.Image:
     return resized.crop((left, top, left + width, top + height))
 
 
-def _frames(img: Image.Image, clip: Clip) -> list[np.ndarray]:
+def _frames(img: Image.Image, clip: Clip) -> list[Image.Image]:
     """The pan/zoom: a window shrinking by :data:`ZOOM` while it drifts right and down."""
     base = _cover(img, clip.width, clip.height)
     out = []
@@ -72,13 +70,15 @@ def _frames(img: Image.Image, clip: Clip) -> list[np.ndarray]:
         left, top = (clip.width - w) * t, (clip.height - h) * t
         window = base.resize((clip.width, clip.height), Image.Resampling.BILINEAR,
                              box=(left, top, left + w, top + h))
-        out.append(np.asarray(window, dtype=np.uint8))
+        out.append(window)
     return out
 
 
 def pan_zoom_mp4(image: bytes, clip: Clip, limits: imaging.Limits) -> bytes:
     """An H.264 (yuv420p) MP4 of ``clip`` made from an encoded image; raises ``imaging``'s
     errors for an image beyond ``limits`` or that cannot be decoded."""
+    import av  # here, not at the top: PyAV takes ~0.1 s to import; start-up stays fast
+
     img = imaging.decode(image, limits)
     flat = Image.new("RGB", img.size, (0, 0, 0))
     flat.paste(img, mask=img.getchannel("A"))
@@ -87,8 +87,8 @@ def pan_zoom_mp4(image: bytes, clip: Clip, limits: imaging.Limits) -> bytes:
         stream = container.add_stream("libx264", rate=clip.fps)
         stream.width, stream.height, stream.pix_fmt = clip.width, clip.height, "yuv420p"
         stream.options = {"preset": "ultrafast", "crf": "28", "threads": "1"}
-        for pixels in _frames(flat, clip):
-            for packet in stream.encode(av.VideoFrame.from_ndarray(pixels, format="rgb24")):
+        for frame in _frames(flat, clip):
+            for packet in stream.encode(av.VideoFrame.from_image(frame)):
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)

@@ -15,7 +15,6 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import av
 from bgmock.server.core import imaging, lifecycle, video
 from bgmock.server.core.accounts import Account
 from bgmock.server.core.endpoints import Call
@@ -280,6 +279,9 @@ def render_video(image: bytes, mode: str, limits: imaging.Limits) -> Rendition:
 
 def audio_seconds(data: bytes) -> float | None:
     """The audio's length in seconds, None when it is not readable audio."""
+    import av  # here, not at the top: start-up stays fast (see core.video)
+
+
     try:
         with av.open(io.BytesIO(data)) as container:
             if not container.streams.audio:
