@@ -72,6 +72,7 @@ DOCS_VIDEO_IMAGE = DocsImage("7e66ece3b4384e929fff91da2918e2d6", True,
 # provider-docs/001 step 3: the finished image2Video task
 DOCS_VIDEO_TASK, DOCS_VIDEO_MODE, DOCS_UID_DIR = "8aa992b4cfd24082a564710cbee2132c", "pro", \
     "lfzUumKIt2w2oWVcUF6e"
+DOCS_TASK_IDS = (*DOCS_REPLACE, DOCS_VIDEO_TASK)    # the finished tasks this module adds
 DOCS_VIDEO = VideoFiles(
     *video_keys(DOCS_UID_DIR, "c708644f5ece452d8a539fe5da910af9",
                 "f283edddf9bd4618a9eb4681e215ab8e", "d76f909997cd48899a198be1fd83bad6",
