@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from bgmock.server.providers.topview import product_avatar
+from bgmock.server.providers.topview import avatars, image_to_video
 from bgmock.server.settings import Settings
 from bgmock.server.testing import InProcessMock
 from hypothesis import HealthCheck, given, settings
@@ -31,7 +31,7 @@ LOCATION = st.lists(POINT, min_size=0, max_size=5) | ODD
 REPLACE = st.fixed_dictionaries({}, optional={
     "generateImageMode": st.sampled_from(["manual", "auto", "Manual", ""]) | ODD,
     "templateImageFileId": IDS, "avatarId": IDS | st.sampled_from(
-        [a.avatar_id for a in product_avatar.avatars.AVATARS[:2]]),
+        [a.avatar_id for a in avatars.AVATARS[:2]]),
     "productImageWithoutBackgroundFileId": IDS, "userFaceImageFileId": IDS,
     "imageEditPrompt": st.text(max_size=30) | ODD, "location": LOCATION,
     "noticeUrl": st.sampled_from(["", "http://localhost:9/x", "ftp://x"]) | ODD})
@@ -53,13 +53,13 @@ QUERY_PARAMS = st.fixed_dictionaries({}, optional={
 
 @pytest.fixture(scope="module")
 def fuzz_mock() -> Iterator[InProcessMock]:
-    frames = product_avatar.FRAMES
-    product_avatar.FRAMES = 2  # many accepted videos: keep each cheap
+    frames = image_to_video.FRAMES
+    image_to_video.FRAMES = 2  # many accepted videos: keep each cheap
     mock = InProcessMock(Settings(clock="virtual", instant=True))
     mock.set_account("topview", DEMO["Topview-Uid"], credits=1e9, concurrency=10_000)
     yield mock
     mock.close()
-    product_avatar.FRAMES = frames
+    image_to_video.FRAMES = frames
 
 
 def _assert_topview(operation: str, response: httpx.Response) -> dict[str, Any]:

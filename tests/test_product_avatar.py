@@ -13,7 +13,7 @@ import av
 import pytest
 from bgmock.server.core import imaging
 from bgmock.server.core.accounts import Account
-from bgmock.server.providers.topview import product_avatar
+from bgmock.server.providers.topview import image_to_video, product_avatar
 from bgmock.server.testing import InProcessMock
 from PIL import Image, ImageChops
 
@@ -109,7 +109,7 @@ def test_the_chain_manual_to_a_playable_mp4(api: Api) -> None:
     assert mp4.status_code == 200 and mp4.headers["content-type"] == "video/mp4"
     codec, width, height, frames = probe_mp4(mp4.content)
     assert (codec, width, height) == ("h264", 480, 854)                   # lite: 480p, portrait
-    assert frames == product_avatar.FRAMES > 1
+    assert frames == image_to_video.FRAMES > 1
     avatar = done["aiAvatar"]
     assert avatar["aiavatarName"].startswith("Product Avatar_")
     assert avatar["voiceoverIdDefault"] == VOICE
@@ -163,11 +163,11 @@ def _faceless_rule(api: Api) -> None:
 
 def test_credits_by_mode_are_charged_on_success(mock: InProcessMock,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(product_avatar, "FRAMES", 2)  # the charge is the point, not the video
+    monkeypatch.setattr(image_to_video, "FRAMES", 2)  # the charge is the point, not the video
     with mock.client() as http:
         api = Api("inprocess", http, mock, mock.engine)
         image = "7e66ece3b4384e929fff91da2918e2d6"                          # docs' imageId
-        for mode, cost in product_avatar.VIDEO_COSTS.items():
+        for mode, cost in image_to_video.VIDEO_COSTS.items():
             before = api.call("credit_detail")["result"]["remainCredit"]
             assert to_video(api, replaceProductTaskImageId=image, mode=mode, **TEXT,
                             )["code"] == "200"
@@ -299,16 +299,17 @@ def test_query_result_is_what_the_query_answers(mock: InProcessMock) -> None:
             answered = api.call(operation, params={"taskId": task_id})["result"]
             task = mock.engine.tasks.get(task_id)
             assert task is not None
-            made = product_avatar.query_result(mock.engine, "http://bgmock.test", task)
+            module = product_avatar if operation.startswith("replace") else image_to_video
+            made = module.query_result(mock.engine, "http://bgmock.test", task)
             assert made.keys() == answered.keys()
             assert made["status"] == answered["status"] == "success"
 
 
 def test_the_pan_zoom_moves() -> None:
     """Not a still: the first and last frames differ."""
-    data = product_avatar.render_video(PRODUCT, "lite", imaging.Limits(1 << 26, 1 << 24)).video
+    data = image_to_video.render_video(PRODUCT, "lite", imaging.Limits(1 << 26, 1 << 24)).video
     with av.open(io.BytesIO(data)) as container:
         frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
-    assert len(frames) == product_avatar.FRAMES
+    assert len(frames) == image_to_video.FRAMES
     assert not (frames[0] == frames[-1]).all()
-    assert math.isclose(len(frames) / product_avatar.FPS, 2.0)
+    assert math.isclose(len(frames) / image_to_video.FPS, 2.0)

@@ -16,18 +16,20 @@ from bgmock.server.core.engine import Engine
 from bgmock.server.core.plan import TaskPlan
 from bgmock.server.core.tasks import Task
 from bgmock.server.providers.topview import avatars, fixtures, placement, service
-from bgmock.server.providers.topview.images import ReplacedImage
-from bgmock.server.providers.topview.product_avatar import (
-    IMAGE2VIDEO,
-    REPLACE,
-    REPLACE_COST,
-    REPLACE_LIFECYCLE,
+from bgmock.server.providers.topview.image_to_video import (
     VIDEO_COSTS,
     VIDEO_LIFECYCLE,
     Rendition,
     VideoFiles,
     render_video,
     video_keys,
+)
+from bgmock.server.providers.topview.images import ReplacedImage
+from bgmock.server.providers.topview.product_avatar import (
+    IMAGE2VIDEO,
+    REPLACE,
+    REPLACE_COST,
+    REPLACE_LIFECYCLE,
 )
 from bgmock.server.providers.topview.service import RESULT_BUCKET
 

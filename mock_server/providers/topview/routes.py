@@ -7,7 +7,7 @@ from typing import Any
 from bgmock.server.core.accounts import Account
 from bgmock.server.core.endpoints import Call, Incoming, ProviderApp, SpecBase
 from bgmock.server.core.engine import Engine
-from bgmock.server.providers.topview import avatars, product_avatar, service
+from bgmock.server.providers.topview import avatars, image_to_video, product_avatar, service
 from bgmock.server.providers.topview.errors import MESSAGES, TopviewError, success
 from starlette.responses import Response
 
@@ -66,8 +66,8 @@ def app(engine: Engine) -> ProviderApp:
         # product avatar (issue 9 part B): replace, image2Video, avatar lookups
         "replace_product_image_submit": product_avatar.replace_submit,
         "replace_product_image_query": product_avatar.replace_query,
-        "image_to_video_submit": product_avatar.image_to_video_submit,
-        "image_to_video_query": product_avatar.image_to_video_query,
+        "image_to_video_submit": image_to_video.image_to_video_submit,
+        "image_to_video_query": image_to_video.image_to_video_query,
         "public_avatar_query": avatars.public_avatar_query,
         "avatar_category_list": avatars.avatar_category_list,
     })
