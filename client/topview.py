@@ -1,4 +1,4 @@
-"""Thin reference client for Topview's upload and remove-background API.
+"""Thin reference client for Topview's upload, remove-background and product-avatar API.
 
 ::
 
@@ -7,6 +7,13 @@
         task_id = topview.remove_background(file_id)
         result = topview.wait(task_id)
         png = topview.download(result["bgRemovedImagePath"])
+        # product avatar: the cut-out into a template, then a video of a result image
+        task_id = topview.replace_product_image(result["bgRemovedImageFileId"], mode="auto",
+                                                avatar_id=topview.public_avatars()["data"][0]["avatarId"])
+        image = topview.wait(task_id, kind="replace_product_image")["replaceProductResult"][0]
+        task_id = topview.image_to_video(image["imageId"], mode="pro", tts_text="Hi",
+                                         voice_id="zeeTdrCqbhpVKOucLtOKdhytM7rbJx5t")
+        mp4 = topview.download(topview.wait(task_id, kind="image_to_video")["finishedVideoUrl"])
 
 :class:`AsyncTopviewClient` has the same methods as coroutines.
 
@@ -77,6 +84,10 @@ CONTENT_TYPES = {
     "m4a": "audio/mp4",
 }
 OPERATIONS = contracts.operations("topview")["operations"]  # method and path of each call
+# wait(kind=...): the query operation of each kind of task
+QUERIES = {"remove_background": "remove_background_query",
+           "replace_product_image": "replace_product_image_query",
+           "image_to_video": "image_to_video_query"}
 
 Source = str | os.PathLike[str] | bytes | bytearray | memoryview
 Result = dict[str, Any]
@@ -205,6 +216,50 @@ def _query_params(task_id: str, cloudfront: bool) -> dict[str, str]:
     return {"taskId": task_id, "needCloudFrontUrl": "true" if cloudfront else "false"}
 
 
+def _query_operation(kind: str) -> str:
+    if kind not in QUERIES:
+        raise ValueError(f"kind must be one of {sorted(QUERIES)}, not {kind!r}")
+    return QUERIES[kind]
+
+
+def _optional(body: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    """``body`` plus the fields that were given (not None)."""
+    return {**body, **{k: v for k, v in fields.items() if v is not None}}
+
+
+def _replace_body(cutout_file_id: str, mode: str, template_image_file_id: str | None,
+                  avatar_id: str | None, location: Any, image_edit_prompt: str | None,
+                  user_face_image_file_id: str | None, notice_url: str | None) -> dict[str, Any]:
+    if not template_image_file_id and not avatar_id:
+        raise ValueError("give template_image_file_id or avatar_id")
+    if location is not None:
+        location = [[float(x), float(y)] for x, y in location]
+    return _optional({"generateImageMode": mode,
+                      "productImageWithoutBackgroundFileId": cutout_file_id},
+                     templateImageFileId=template_image_file_id, avatarId=avatar_id,
+                     location=location, imageEditPrompt=image_edit_prompt,
+                     userFaceImageFileId=user_face_image_file_id, noticeUrl=notice_url)
+
+
+def _video_body(image_id: str, mode: str, tts_text: str | None, voice_id: str | None,
+                audio_file_id: str | None, caption_id: str | None,
+                notice_url: str | None) -> dict[str, Any]:
+    script = "audio" if audio_file_id else "text"
+    return _optional({"replaceProductTaskImageId": image_id, "mode": mode, "scriptMode": script},
+                     ttsText=tts_text, voiceId=voice_id, audioFileId=audio_file_id,
+                     captionId=caption_id, noticeUrl=notice_url)
+
+
+def _avatar_params(gender: str | None, category_ids: Any, ethnicity_ids: Any,
+                   sorting_type: str | None, page_no: int, page_size: int) -> dict[str, str]:
+    def joined(ids: Any) -> str | None:
+        return ids if ids is None or isinstance(ids, str) else ",".join(map(str, ids))
+
+    return _optional({"pageNo": str(page_no), "pageSize": str(page_size)}, gender=gender,
+                     categoryIds=joined(category_ids), ethnicityIds=joined(ethnicity_ids),
+                     sortingType=sorting_type)
+
+
 # --- clients ----------------------------------------------------------------------------
 
 
@@ -245,15 +300,18 @@ class _Base:
         body = _submit_body(file_id, notice_url)
         return str((yield from self._call("remove_background_submit", json=body))["taskId"])
 
-    def _query(self, task_id: str, cloudfront: bool) -> Flow[Result]:
+    def _query(self, task_id: str, cloudfront: bool,
+               operation: str = "remove_background_query") -> Flow[Result]:
         params = _query_params(task_id, cloudfront)
-        return (yield from self._call("remove_background_query", params=params))
+        return (yield from self._call(operation, params=params))
 
     def _wait(self, task_id: str, timeout: float | None, interval: float, max_interval: float,
-              backoff: float, cloudfront: bool) -> Flow[Result]:
+              backoff: float, cloudfront: bool,
+              kind: str = "remove_background") -> Flow[Result]:
+        operation = _query_operation(kind)
         try:
             result = yield from polling(
-                lambda: self._query(task_id, cloudfront),
+                lambda: self._query(task_id, cloudfront, operation),
                 _done,
                 timeout=timeout,
                 backoff=Backoff(interval, max_interval, backoff),
@@ -273,6 +331,12 @@ class _Base:
             return (yield from self._wait(task_id, **options))
 
         return flow(), sleep
+
+    def _submit(self, operation: str, body: dict[str, Any]) -> Flow[str]:
+        return str((yield from self._call(operation, json=body))["taskId"])
+
+    def _lookup(self, operation: str, params: dict[str, str] | None = None) -> Flow[Any]:
+        return (yield from self._call(operation, params=params or {}))
 
     def _credit(self) -> Flow[float]:
         return float((yield from self._call("credit_detail"))["remainCredit"])
@@ -345,10 +409,12 @@ class TopviewClient(_Base, SyncHTTP):
         *,
         cloudfront: bool = False,
         sleep: Callable[[float], object] | None = None,
+        kind: str = "remove_background",
     ) -> Result:
-        """Poll until ``success`` (returns the result); see the module doc for fail/timeout."""
+        """Poll until ``success`` (returns the result); see the module doc for fail/timeout.
+        ``kind``: ``remove_background``, ``replace_product_image`` or ``image_to_video``."""
         return self._run(self._wait(task_id, timeout, interval, max_interval, backoff,
-                                    cloudfront), sleep)
+                                    cloudfront, kind), sleep)
 
     def remove_background_and_wait(
         self, product_image_file_id: str, notice_url: str | None = None, **wait: Any
@@ -359,6 +425,47 @@ class TopviewClient(_Base, SyncHTTP):
     def credit(self) -> float:
         """Credits left."""
         return self._run(self._credit())
+
+    # --- product avatar ------------------------------------------------------------------
+
+    def replace_product_image(
+        self, cutout_file_id: str, *, mode: str = "manual",
+        template_image_file_id: str | None = None, avatar_id: str | None = None,
+        location: Any = None, image_edit_prompt: str | None = None,
+        user_face_image_file_id: str | None = None, notice_url: str | None = None,
+    ) -> str:
+        """Put a cut-out (``bgRemovedImageFileId``) into a template image or an avatar's;
+        ``manual`` needs ``location`` (4 ``(x, y)`` points); returns the ``taskId``."""
+        return self._run(self._submit("replace_product_image_submit", _replace_body(
+            cutout_file_id, mode, template_image_file_id, avatar_id, location,
+            image_edit_prompt, user_face_image_file_id, notice_url)))
+
+    def query_replace_product_image(self, task_id: str, cloudfront: bool = False) -> Result:
+        return self._run(self._query(task_id, cloudfront, "replace_product_image_query"))
+
+    def image_to_video(
+        self, image_id: str, *, mode: str = "avatar2", tts_text: str | None = None,
+        voice_id: str | None = None, audio_file_id: str | None = None,
+        caption_id: str | None = None, notice_url: str | None = None,
+    ) -> str:
+        """A video of a replace result (``imageId``), scripted by ``tts_text`` + ``voice_id``
+        or by an uploaded ``audio_file_id``; returns the ``taskId``."""
+        return self._run(self._submit("image_to_video_submit", _video_body(
+            image_id, mode, tts_text, voice_id, audio_file_id, caption_id, notice_url)))
+
+    def query_image_to_video(self, task_id: str, cloudfront: bool = False) -> Result:
+        return self._run(self._query(task_id, cloudfront, "image_to_video_query"))
+
+    def public_avatars(
+        self, *, gender: str | None = None, category_ids: Any = None, ethnicity_ids: Any = None,
+        sorting_type: str | None = None, page_no: int = 1, page_size: int = 20,
+    ) -> Result:
+        """One page of product-avatar templates: ``{total, pageNo, pageSize, data}``."""
+        return self._run(self._lookup("public_avatar_query", _avatar_params(
+            gender, category_ids, ethnicity_ids, sorting_type, page_no, page_size)))
+
+    def avatar_categories(self) -> list[dict[str, str]]:
+        return self._run(self._lookup("avatar_category_list"))
 
     def download(self, url: str) -> bytes:
         """GET a result URL (presigned: no Topview headers)."""
@@ -408,9 +515,10 @@ class AsyncTopviewClient(_Base, AsyncHTTP):
         *,
         cloudfront: bool = False,
         sleep: Callable[[float], Awaitable[object]] | None = None,
+        kind: str = "remove_background",
     ) -> Result:
         return await self._run(self._wait(task_id, timeout, interval, max_interval, backoff,
-                                          cloudfront), sleep)
+                                          cloudfront, kind), sleep)
 
     async def remove_background_and_wait(
         self, product_image_file_id: str, notice_url: str | None = None, **wait: Any
@@ -419,6 +527,42 @@ class AsyncTopviewClient(_Base, AsyncHTTP):
 
     async def credit(self) -> float:
         return await self._run(self._credit())
+
+    # --- product avatar ------------------------------------------------------------------
+
+    async def replace_product_image(
+        self, cutout_file_id: str, *, mode: str = "manual",
+        template_image_file_id: str | None = None, avatar_id: str | None = None,
+        location: Any = None, image_edit_prompt: str | None = None,
+        user_face_image_file_id: str | None = None, notice_url: str | None = None,
+    ) -> str:
+        return await self._run(self._submit("replace_product_image_submit", _replace_body(
+            cutout_file_id, mode, template_image_file_id, avatar_id, location,
+            image_edit_prompt, user_face_image_file_id, notice_url)))
+
+    async def query_replace_product_image(self, task_id: str, cloudfront: bool = False) -> Result:
+        return await self._run(self._query(task_id, cloudfront, "replace_product_image_query"))
+
+    async def image_to_video(
+        self, image_id: str, *, mode: str = "avatar2", tts_text: str | None = None,
+        voice_id: str | None = None, audio_file_id: str | None = None,
+        caption_id: str | None = None, notice_url: str | None = None,
+    ) -> str:
+        return await self._run(self._submit("image_to_video_submit", _video_body(
+            image_id, mode, tts_text, voice_id, audio_file_id, caption_id, notice_url)))
+
+    async def query_image_to_video(self, task_id: str, cloudfront: bool = False) -> Result:
+        return await self._run(self._query(task_id, cloudfront, "image_to_video_query"))
+
+    async def public_avatars(
+        self, *, gender: str | None = None, category_ids: Any = None, ethnicity_ids: Any = None,
+        sorting_type: str | None = None, page_no: int = 1, page_size: int = 20,
+    ) -> Result:
+        return await self._run(self._lookup("public_avatar_query", _avatar_params(
+            gender, category_ids, ethnicity_ids, sorting_type, page_no, page_size)))
+
+    async def avatar_categories(self) -> list[dict[str, str]]:
+        return await self._run(self._lookup("avatar_category_list"))
 
     async def download(self, url: str) -> bytes:
         return await self._run(self._download(url))

@@ -39,6 +39,10 @@ from PIL import Image
 from bgmock import contracts
 from tests.harness import answer_check, operations_of
 from tests.recording import AsyncRecorder, Recorder
+from tests.test_client_product_avatar import (
+    exercise_product_avatar,
+    exercise_product_avatar_async,
+)
 
 SUBMIT_OP = "remove_background_submit"
 QUERY_OP = "remove_background_query"
@@ -150,6 +154,7 @@ def test_flow_in_process(bgmock: InProcessMock, recorder: Recorder, topview: Top
     queries = recorder.requests(QUERY_OP)
     assert len(queries) == 3
     assert all(q.url.params["needCloudFrontUrl"] == "false" for q in queries)
+    exercise_product_avatar(topview)  # the product-avatar operations (issue 9)
     # Every answer the client saw matched its contract.
     assert {f"{op}.response" for op in OPERATIONS} <= set(recorder.validated)
 
@@ -679,6 +684,7 @@ def test_async_flow():
             again = await topview.query_remove_background(task_id, cloudfront=True)
             assert "/files/cf/" in again["bgRemovedImagePath"]
             assert open_image(await topview.download(again["bgRemovedImagePath"])).mode == "RGBA"
+            await exercise_product_avatar_async(topview)  # no downloads (issue 9)
         assert topview.http.is_closed
         await admin.aclose()
         storage = [r for r, _ in recorder.sync.exchanges if "/files/" in r.url.path]

@@ -120,7 +120,10 @@ RANGES: dict[str, tuple[float, float]] = {
 
 
 def _short(value: str) -> str:
-    return value if len(value) <= 20 else value[:20] + "..."
+    """At most 20 characters of ``value``, anything not printable ASCII as ``?`` (its repr
+    would otherwise grow up to tenfold: ``\\U000111f5``)."""
+    shown = "".join(c if c.isascii() and c.isprintable() else "?" for c in value[:20])
+    return shown if len(value) <= 20 else shown + "..."
 
 
 def _number(name: str, value: str | None, kind: type) -> Any:

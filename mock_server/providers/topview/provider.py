@@ -5,7 +5,7 @@ from __future__ import annotations
 from bgmock.server.core.endpoints import ProviderApp
 from bgmock.server.core.engine import Engine
 from bgmock.server.core.provider import ProviderBase
-from bgmock.server.providers.topview import fixtures, routes, service
+from bgmock.server.providers.topview import avatar_fixtures, fixtures, routes, service
 
 
 class Topview(ProviderBase):
@@ -20,6 +20,7 @@ class Topview(ProviderBase):
 
     def seed(self, engine: Engine) -> None:
         fixtures.seed(engine)
+        avatar_fixtures.seed(engine)  # replace / image2Video / avatar lookups (T31)
 
     def app(self, engine: Engine) -> ProviderApp:
         return routes.app(engine)

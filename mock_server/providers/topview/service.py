@@ -14,6 +14,7 @@ from bgmock.server.core.tasks import Task
 from bgmock.server.core.timeline import Retention
 from bgmock.server.providers.topview import callbacks
 from bgmock.server.providers.topview.errors import TopviewError
+from bgmock.server.providers.topview.images import ImageBook
 
 PROVIDER = "topview"
 # T14, T17: the docs' CloudFront Policy ends 72 h after the session's calls (D62); the files
@@ -55,6 +56,7 @@ class TopviewState:
     (checked again a lifetime later); the docs' fixtures are kept for ever."""
 
     files: dict[str, TopviewFile] = field(default_factory=dict)
+    images: ImageBook = field(default_factory=ImageBook)  # replace results by imageId (D132)
 
     def add(self, engine: Engine, file: TopviewFile, keep: Retention | None) -> None:
         """Record ``file``, dropped when ``keep`` ends (None: kept for ever)."""
