@@ -27,8 +27,6 @@ PROVIDER = "topview"
 BIZ_TYPES: dict[str, str] = {
     "remove_background": "COMMON_TASK_REMOVE_BACKGROUND",
     "product_background": "PRODUCT_ANY_SHOOT",
-    "image_replace": "PRODUCT_AVATAR_REPLACE_PRODUCT_IMAGE",
-    "image2video": "PRODUCT_AVATAR_IMAGE2VIDEO",
 }
 
 QueryResult = Callable[[Engine, str, Task], dict[str, Any]]

@@ -16,10 +16,11 @@ from bgmock.server.core.endpoints import Call
 from bgmock.server.core.engine import Engine
 from bgmock.server.core.plan import Lifecycle
 from bgmock.server.core.tasks import Task
-from bgmock.server.providers.topview import avatars, service
+from bgmock.server.providers.topview import avatars, callbacks, service
 from bgmock.server.providers.topview.errors import TopviewError
 from bgmock.server.providers.topview.images import ReplacedImage
 from bgmock.server.providers.topview.product_avatar import (
+    BIZ_TYPES,
     IMAGE2VIDEO,
     account,
     guarded,
@@ -169,7 +170,8 @@ async def image_to_video_submit(call: Call) -> dict[str, Any]:
     task = await lifecycle.submit(
         engine, VIDEO_TASKS, account=caller, operation=IMAGE2VIDEO, fault=call.fault,
         payload=params, cost=VIDEO_COSTS[mode],
-        work=lambda: _image2video(engine, caller.key, image, mode, voice_id))
+        work=lambda: _image2video(engine, caller.key, image, mode, voice_id),
+        listeners=callbacks.listeners(call, IMAGE2VIDEO))
     return notice(call, task)
 
 
@@ -210,3 +212,6 @@ async def image_to_video_query(call: Call) -> dict[str, Any]:
 def query_result(engine: Engine, base_url: str, task: Task) -> dict[str, Any]:
     """The query result object of an image2Video task (for callbacks; T28)."""
     return image_to_video_query_result(engine, base_url, task)
+
+
+callbacks.register(IMAGE2VIDEO, BIZ_TYPES[IMAGE2VIDEO], query_result)  # T28, T29

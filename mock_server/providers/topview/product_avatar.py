@@ -18,7 +18,7 @@ from bgmock.server.core.endpoints import Call
 from bgmock.server.core.engine import Engine
 from bgmock.server.core.plan import Lifecycle
 from bgmock.server.core.tasks import Task
-from bgmock.server.providers.topview import avatars, placement, service
+from bgmock.server.providers.topview import avatars, callbacks, placement, service
 from bgmock.server.providers.topview.errors import TopviewError
 from bgmock.server.providers.topview.images import ReplacedImage
 from bgmock.server.providers.topview.service import (
@@ -74,8 +74,7 @@ async def read(engine: Engine, bucket: str, key: str) -> bytes:
 
 def notice(call: Call, task: Task) -> dict[str, Any]:
     """The submit's answer (T8); ``noticeUuid`` as remove background gives it."""
-    notice_url = call.params.get("noticeUrl") or None
-    task.data["noticeUuid"] = call.engine.ids.hex("topview.notice") if notice_url else None
+    task.data["noticeUuid"] = callbacks.notice_uuid(call.engine, call)
     call.detail["taskId"] = task.id
     return {"taskId": task.id, "status": "success", "errorMsg": None,
             "noticeUuid": task.data["noticeUuid"]}
@@ -178,7 +177,8 @@ async def replace_submit(call: Call) -> dict[str, Any]:
     task = await lifecycle.submit(
         engine, REPLACE_TASKS, account=caller, operation=REPLACE, fault=call.fault,
         payload=call.params, cost=REPLACE_COST,
-        work=lambda: _replace(engine, caller.key, job))
+        work=lambda: _replace(engine, caller.key, job),
+        listeners=callbacks.listeners(call, REPLACE))
     return notice(call, task)
 
 
@@ -211,3 +211,6 @@ async def replace_query(call: Call) -> dict[str, Any]:
 def query_result(engine: Engine, base_url: str, task: Task) -> dict[str, Any]:
     """The query result object of a replace task (for callbacks; T28)."""
     return replace_query_result(engine, base_url, task)
+
+
+callbacks.register(REPLACE, BIZ_TYPES[REPLACE], query_result)  # T28, T29
