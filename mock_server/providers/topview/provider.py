@@ -5,7 +5,13 @@ from __future__ import annotations
 from bgmock.server.core.endpoints import ProviderApp
 from bgmock.server.core.engine import Engine
 from bgmock.server.core.provider import ProviderBase
-from bgmock.server.providers.topview import fixtures, routes, service
+from bgmock.server.providers.topview import (
+    fixtures,
+    lookups,
+    product_background_docs,
+    routes,
+    service,
+)
 
 
 class Topview(ProviderBase):
@@ -20,6 +26,8 @@ class Topview(ProviderBase):
 
     def seed(self, engine: Engine) -> None:
         fixtures.seed(engine)
+        product_background_docs.seed(engine)  # issue 9 part B
+        lookups.seed(engine)
 
     def app(self, engine: Engine) -> ProviderApp:
         return routes.app(engine)

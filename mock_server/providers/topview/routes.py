@@ -7,7 +7,7 @@ from typing import Any
 from bgmock.server.core.accounts import Account
 from bgmock.server.core.endpoints import Call, Incoming, ProviderApp, SpecBase
 from bgmock.server.core.engine import Engine
-from bgmock.server.providers.topview import service
+from bgmock.server.providers.topview import lookups, product_background, service
 from bgmock.server.providers.topview.errors import MESSAGES, TopviewError, success
 from starlette.responses import Response
 
@@ -63,4 +63,9 @@ def app(engine: Engine) -> ProviderApp:
         "remove_background_submit": service.remove_background_submit,
         "remove_background_query": service.remove_background_query,
         "credit_detail": service.credit_detail,
+        # issue 9 part B: product background and the voice/caption lookups
+        "product_background_submit": product_background.submit,
+        "product_background_query": product_background.query,
+        "voice_query": lookups.voice_query,
+        "caption_list": lookups.caption_list,
     })

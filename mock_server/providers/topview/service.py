@@ -67,7 +67,7 @@ class TopviewState:
         engine, file, keep = entry
         if self.files.get(file.file_id) is not file:
             return
-        if any(task.payload.get("productImageFileId") == file.file_id
+        if any(file.file_id in task.payload.values()  # any of its file-id fields
                for task in engine.tasks.open_tasks(PROVIDER, file.owner)):
             self._drop_at(engine, file, keep)  # a running task still reads it
             return
@@ -220,11 +220,15 @@ def query_flag(value: str) -> bool:
 
 def result_url(call: Call, key: str, cloudfront: bool) -> str:
     """A fresh signed URL per query, as Topview does (T17)."""
-    now = call.engine.clock.now()
+    return signed_url(call.engine, call.base_url, key, cloudfront)
+
+
+def signed_url(engine: Engine, base_url: str, key: str, cloudfront: bool) -> str:
+    """:func:`result_url` without a request (a callback's ``result`` is built from a task)."""
+    now = engine.clock.now()
     if cloudfront:
-        return call.engine.cloudfront.url(call.base_url, DISTRIBUTION, key, now=now,
-                                          ttl=CLOUDFRONT_TTL)
-    return call.engine.s3.url(call.base_url, RESULT_BUCKET, key, now=now, expires=S3_TTL)
+        return engine.cloudfront.url(base_url, DISTRIBUTION, key, now=now, ttl=CLOUDFRONT_TTL)
+    return engine.s3.url(base_url, RESULT_BUCKET, key, now=now, expires=S3_TTL)
 
 
 # --- credits -----------------------------------------------------------------------------
