@@ -454,3 +454,19 @@ def test_fuzz_voice_query(fuzz_mock: InProcessMock, params: dict[str, str]) -> N
                                                      headers=DEMO))
     if answer["code"] == "200":
         assert len(answer["result"]["data"]) <= int(params.get("pageSize") or 20)
+
+
+def test_a_running_task_keeps_its_template_past_the_file_lifetime(mock: InProcessMock) -> None:
+    """Uploads go after 7 days, not while an unfinished task of their owner names them in any
+    of its file-id fields (here ``templateImageFileId``)."""
+    with mock.client() as http:
+        target = TopviewApi("inprocess", http, mock, mock.engine)
+        kept = target.upload(png_bytes(Image.new("RGB", (64, 64), (9, 9, 9))))
+        dropped = target.upload(png_bytes(Image.new("RGB", (64, 64), (9, 9, 9))))
+        answer = submit(target, body(mode="image", templateImageFileId=kept, prompt=""),
+                        fault="stuck")
+        assert answer["code"] == "200"
+        mock.advance(9 * 86400)
+        check = target.call("upload_check", params={"fileId": kept})
+        assert check == {"code": "200", "message": "Success", "result": True}
+        assert target.call("upload_check", params={"fileId": dropped})["code"] == "4004"
