@@ -151,7 +151,9 @@ def test_without_location_or_ratio_the_defaults_apply(mock: InProcessMock) -> No
     ({"aspectRatio": "2:1"}, "4000"),
     ({"location": [[0, 0], [1, 0], [1, 1]]}, "4000"),                     # three points
     ({"location": [[0, 0], [1, 0], [1, 1], [0, 1, 2]]}, "4000"),          # three numbers
-    ({"location": [[0.6, 0.2], [0.4, 0.2], [0.4, 0.8], [0.6, 0.8]]}, "4000"),   # mirrored
+    ({"location": [[0.6, 0.2], [0.4, 0.2], [0.4, 0.8], [0.6, 0.8]]}, "200"),    # mirrored
+    ({"location": [[1.0, 0.2], [1.5, 0.2], [1.5, 0.8], [1.0, 0.8]]}, "4000"),   # right of it
+    ({"location": [[0.2, -0.5], [0.8, -0.5], [0.8, 0.0], [0.2, 0.0]]}, "4000"),  # above it
     ({"location": [[1.2, 1.2], [1.8, 1.2], [1.8, 1.8], [1.2, 1.8]]}, "4000"),   # all outside
     ({"location": [[-11, 0], [1, 0], [1, 1], [-11, 1]]}, "4000"),         # out of range
     ({"location": [["a", 0], [1, 0], [1, 1], [0, 1]]}, "4001"),
@@ -277,6 +279,17 @@ def test_place_maps_the_corners_onto_the_points() -> None:
     assert canvas.getpixel((100, 50)) == (0, 0, 255)  # the input is unchanged
 
 
+def test_place_mirrors_swapped_corners_and_skips_flat_shapes() -> None:
+    canvas = Image.new("RGB", (100, 100), (0, 0, 0))
+    half = Image.new("RGBA", (10, 10), (0, 255, 0, 255))
+    half.paste((255, 0, 0, 255), (0, 0, 5, 10))                     # red left, green right
+    out = compose.place(canvas, half, ((0.9, 0.1), (0.1, 0.1), (0.1, 0.9), (0.9, 0.9)))
+    assert out.getpixel((20, 50))[:3] == (0, 255, 0) and out.getpixel((80, 50))[:3] == \
+        (255, 0, 0)
+    flat = compose.place(canvas, half, ((0.5, 0.1), (0.5, 0.1), (0.5, 0.9), (0.5, 0.9)))
+    assert flat.convert("RGB").tobytes() == canvas.tobytes()
+
+
 def test_place_clips_and_skips_what_is_outside() -> None:
     canvas = Image.new("RGB", (50, 50), (0, 0, 0))
     red = Image.new("RGBA", (4, 4), (255, 0, 0, 255))
@@ -290,10 +303,10 @@ def test_place_clips_and_skips_what_is_outside() -> None:
     (((0.2, 0.2), (0.8, 0.2), (0.8, 0.8), (0.2, 0.8)), True),
     (((-0.5, -0.5), (0.1, -0.5), (0.1, 0.1), (-0.5, 0.1)), True),
     (((0.1, 0.2), (0.9, 0.1), (0.8, 0.9), (0.2, 0.8)), True),          # a tilted quad
-    (((0.8, 0.2), (0.2, 0.2), (0.2, 0.8), (0.8, 0.8)), False),
-    (((0.2, 0.8), (0.8, 0.8), (0.8, 0.2), (0.2, 0.2)), False),
+    (((0.8, 0.2), (0.2, 0.2), (0.2, 0.8), (0.8, 0.8)), True),          # mirrored
     (((1.0, 0.2), (1.5, 0.2), (1.5, 0.8), (1.0, 0.8)), False),
-    (((0.2, 0.2), (0.2, 0.2), (0.2, 0.8), (0.2, 0.8)), False),
+    (((0.2, -0.8), (0.8, -0.8), (0.8, -0.1), (0.2, -0.1)), False),
+    (((0.2, 0.2), (float("nan"), 0.2), (0.8, 0.8), (0.2, 0.8)), False),
 ])
 def test_quad_problem(quad: compose.Quad, ok: bool) -> None:
     assert (compose.quad_problem(quad) is None) is ok

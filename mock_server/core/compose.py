@@ -38,13 +38,11 @@ def canvas_size(ratio: str, long_side: int = LONG_SIDE) -> tuple[int, int]:
 
 
 def quad_problem(quad: Quad) -> str | None:
-    """Why ``quad`` is no usable location, or None: corners in order (left of right, top above
-    bottom), a non-empty area, and some of it inside the unit square."""
-    (ltx, lty), (rtx, rty), (rbx, rby), (lbx, lby) = quad
+    """Why ``quad`` is no usable location, or None: finite, and its bounding box overlapping
+    the unit square. Corners given in another order simply map the cut-out that way (a
+    right-top left of the left-top mirrors it); a shape without area draws nothing."""
     if not all(math.isfinite(v) for point in quad for v in point):
         return "coordinates must be finite"
-    if not (ltx < rtx and lbx < rbx and lty < lby and rty < rby):
-        return "points must be left-top, right-top, right-bottom, left-bottom"
     xs, ys = [p[0] for p in quad], [p[1] for p in quad]
     if max(xs) <= 0 or min(xs) >= 1 or max(ys) <= 0 or min(ys) >= 1:
         return "the shape lies entirely outside the image"

@@ -14,7 +14,7 @@ import math
 import struct
 import wave
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 from bgmock.server.core import imaging
@@ -118,10 +118,10 @@ def thumbnail(caption_id: str) -> bytes:
 def seed(engine: Engine) -> None:
     for voice in voices():
         engine.files.put_lazy(service.RESULT_BUCKET, voice.audio_key,
-                              lambda v=voice.voice_id: demo_clip(v), "audio/wav")
+                              partial(demo_clip, voice.voice_id), "audio/wav")
     for caption_id in captions():
         engine.files.put_lazy(service.RESULT_BUCKET, caption_key(caption_id),
-                              lambda c=caption_id: thumbnail(c), "image/png")
+                              partial(thumbnail, caption_id), "image/png")
 
 
 # --- handlers ----------------------------------------------------------------------------

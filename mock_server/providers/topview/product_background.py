@@ -83,7 +83,7 @@ def _image(call: Call, file_id: str) -> TopviewFile:
 
 def _quad(params: dict[str, Any]) -> compose.Quad:
     points = params.get("location")
-    if not points:  # absent or [] (the schema refuses other lengths)
+    if points is None:  # absent (the schema wants exactly four points otherwise)
         return DEFAULT_LOCATION
     quad = tuple((float(x), float(y)) for x, y in points)
     if compose.quad_problem(quad) is not None:  # type: ignore[arg-type]

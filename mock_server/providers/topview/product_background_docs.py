@@ -5,7 +5,7 @@ template image (the same composite a new task of those inputs would give)."""
 from __future__ import annotations
 
 import json
-from functools import cache
+from functools import cache, partial
 
 from bgmock.server.core import compose, imaging
 from bgmock.server.core.engine import Engine
@@ -42,7 +42,7 @@ def seed(engine: Engine) -> None:
         result = Background(directory, engine.ids.hex("topview.file"),
                             compose.canvas_size("1:1"))
         engine.files.put_lazy(RESULT_BUCKET, product_background.result_key(directory),
-                              lambda m=mode: composite(m), "image/png")
+                              partial(composite, mode), "image/png")
         product_background.register(engine, fixtures.DEMO_UID, result, keep=None)
         payload = {"mode": mode, "productImageWithoutBackgroundFileId":
                    "e5ea811a6fb646ba9e0354232e8b97a4", "aspectRatio": "1:1",
