@@ -258,11 +258,14 @@ def test_the_docs_tasks_exist_after_a_reset(api: TopviewApi) -> None:
 def test_the_docs_image_mode_submit_composites_the_docs_files(mock: InProcessMock) -> None:
     with mock.client() as http:
         target = TopviewApi("inprocess", http, mock, mock.engine)
-        out = composite(target, body(mode="image", templateImageFileId=DOCS_TEMPLATE,
-                                     prompt=""))
+        example = next(e for e in contracts.load("topview", f"{SUBMIT}.request")["examples"]
+                       if e["mode"] == "image")
+        assert example["templateImageFileId"] == DOCS_TEMPLATE
+        out = composite(target, example)
         docs = target.call(QUERY, params={"taskId": DOCS_TASKS[0][0]})["result"]
         fixture = open_png(http.get(docs["anyfitImages"][0]["url"]).content)
     assert out.size == fixture.size == (1024, 1024)
+    assert out.tobytes() == fixture.tobytes()   # the docs' inputs give the docs task's image
 
 
 # --- core/compose.py -----------------------------------------------------------------------
@@ -483,3 +486,16 @@ def test_a_running_task_keeps_its_template_past_the_file_lifetime(mock: InProces
         check = target.call("upload_check", params={"fileId": kept})
         assert check == {"code": "200", "message": "Success", "result": True}
         assert target.call("upload_check", params={"fileId": dropped})["code"] == "4004"
+
+
+def test_the_docs_prompt_mode_submit_gives_the_docs_tasks_image(mock: InProcessMock) -> None:
+    """The fixture result is the composite the docs' own request makes (same inputs, same
+    pixels): replaying the docs' prompt-mode body reproduces it."""
+    example = next(e for e in contracts.load("topview", "product_background_submit.request")
+                   ["examples"] if e["mode"] == "prompt")
+    with mock.client() as http:
+        target = TopviewApi("inprocess", http, mock, mock.engine)
+        fresh = composite(target, example)
+        docs = target.call(QUERY, params={"taskId": DOCS_TASKS[1][0]})["result"]
+        fixture = open_png(http.get(docs["anyfitImages"][0]["url"]).content)
+    assert fresh.tobytes() == fixture.tobytes()

@@ -15,25 +15,32 @@ from bgmock.server.providers.topview import fixtures, product_background
 from bgmock.server.providers.topview.product_background import PRODUCT_BACKGROUND, Background
 from bgmock.server.providers.topview.service import LIFECYCLE, PROVIDER, RESULT_BUCKET
 
+from bgmock import contracts
+
 CUTOUT_SOURCE = "5a85c359bff14c95889e4652f1ec467e"      # its cut-out is e5ea811a...
 TEMPLATE = "d10d0baf132b43c18893d252dc9a9fe1"
 LOCATION: compose.Quad = ((0.25666666666666665, 0.16666666666666666),
                           (0.7418533333333334, 0.16666666666666666),
                           (0.7418533333333334, 0.8333333333333334),
                           (0.25666666666666665, 0.8333333333333334))
-PROMPT = "Place a medium-sized, resealable stand-up pouch of herbal powder"  # its start
 # task id, result directory, mode (provider-docs/000 steps 3-4)
 DOCS_TASKS = (("b850ba027ce74821a99ba1f6d30b58d6", "d04746107e844019834417b6526709a7", "image"),
               ("acba8bb8b0dc4358945b3f05e75c3723", "d6167d97befc4333bc8bf87269616005", "prompt"))
 LIMITS = imaging.Limits(1 << 30, 1 << 30)
 
 
+def docs_prompt() -> str:
+    """The docs' prompt-mode prompt, verbatim (kept once, in the contract's example)."""
+    examples = contracts.load(PROVIDER, "product_background_submit.request")["examples"]
+    return str(next(e["prompt"] for e in examples if e["mode"] == "prompt"))
+
+
 @cache
 def composite(mode: str) -> bytes:
     template = fixtures.product_png(TEMPLATE) if mode == "image" else None
     return product_background.render(fixtures.removed(CUTOUT_SOURCE)[0], template,
-                                     f"prompt:{PROMPT}", compose.canvas_size("1:1"), LOCATION,
-                                     LIMITS)
+                                     f"prompt:{docs_prompt()}", compose.canvas_size("1:1"),
+                                     LOCATION, LIMITS)
 
 
 def seed(engine: Engine) -> None:
