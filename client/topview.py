@@ -14,6 +14,9 @@
         task_id = topview.image_to_video(image["imageId"], mode="pro", tts_text="Hi",
                                          voice_id="zeeTdrCqbhpVKOucLtOKdhytM7rbJx5t")
         mp4 = topview.download(topview.wait(task_id, kind="image_to_video")["finishedVideoUrl"])
+        scene = topview.product_background(result["bgRemovedImageFileId"], mode="prompt",
+                                           prompt="a sunny kitchen counter")
+        composite = topview.wait(scene, kind="product_background")["anyfitImages"][0]["url"]
 
 :class:`AsyncTopviewClient` has the same methods as coroutines.
 
@@ -26,7 +29,8 @@ answers (the presigned upload ``PUT`` and :meth:`~TopviewClient.download`) that 
 Transport failures are httpx's own exceptions, unchanged.
 
 Waiting. :meth:`~TopviewClient.wait` polls the task with exponential backoff until it is
-``success`` or ``fail``. Decision: a ``fail`` status *raises* :class:`TopviewTaskFailed` (code
+``success`` or ``fail``; ``kind=`` names the task's operation (``"remove_background"``,
+``"product_background"``). Decision: a ``fail`` status *raises* :class:`TopviewTaskFailed` (code
 ``"fail"``, message Topview's ``errorMsg``, the whole query result in ``.result``), so a caller
 never mistakes a failed task for a finished one. Running out of time raises
 :class:`TopviewTimeout`, a :class:`TimeoutError` naming the last status. ``sleep=`` is
@@ -84,10 +88,6 @@ CONTENT_TYPES = {
     "m4a": "audio/mp4",
 }
 OPERATIONS = contracts.operations("topview")["operations"]  # method and path of each call
-# wait(kind=...): the query operation of each kind of task
-QUERIES = {"remove_background": "remove_background_query",
-           "replace_product_image": "replace_product_image_query",
-           "image_to_video": "image_to_video_query"}
 
 Source = str | os.PathLike[str] | bytes | bytearray | memoryview
 Result = dict[str, Any]
@@ -212,14 +212,30 @@ def _submit_body(file_id: str, notice_url: str | None) -> dict[str, str]:
     return body
 
 
+def _product_background_body(cutout_file_id: str, mode: str, template_image_file_id: str | None,
+                             template_id: str | None, prompt: str | None,
+                             aspect_ratio: str | None, location: Any,
+                             product_similarity: str | None, notice_url: str | None
+                             ) -> dict[str, Any]:
+    """The submit body: only what was given (the mock's defaults fill the rest, T33)."""
+    given = {"mode": mode, "productImageWithoutBackgroundFileId": cutout_file_id,
+             "templateImageFileId": template_image_file_id, "templateId": template_id,
+             "prompt": prompt, "aspectRatio": aspect_ratio,
+             "location": [list(point) for point in location] if location is not None else None,
+             "productSimilarity": product_similarity, "noticeUrl": notice_url}
+    return {name: value for name, value in given.items() if value is not None}
+
+
+def _kind(kind: str) -> str:
+    """The query operation of a task kind (``"remove_background"`` -> its ``_query``)."""
+    if f"{kind}_query" not in OPERATIONS:
+        raise ValueError(f"unknown Topview task kind {kind!r}")
+    return f"{kind}_query"
+
+
 def _query_params(task_id: str, cloudfront: bool) -> dict[str, str]:
     return {"taskId": task_id, "needCloudFrontUrl": "true" if cloudfront else "false"}
 
-
-def _query_operation(kind: str) -> str:
-    if kind not in QUERIES:
-        raise ValueError(f"kind must be one of {sorted(QUERIES)}, not {kind!r}")
-    return QUERIES[kind]
 
 
 def _optional(body: dict[str, Any], **fields: Any) -> dict[str, Any]:
@@ -301,17 +317,27 @@ class _Base:
         return str((yield from self._call("remove_background_submit", json=body))["taskId"])
 
     def _query(self, task_id: str, cloudfront: bool,
-               operation: str = "remove_background_query") -> Flow[Result]:
+               kind: str = "remove_background") -> Flow[Result]:
         params = _query_params(task_id, cloudfront)
-        return (yield from self._call(operation, params=params))
+        return (yield from self._call(_kind(kind), params=params))
+
+    def _product_background(self, body: dict[str, Any]) -> Flow[str]:
+        return str((yield from self._call("product_background_submit", json=body))["taskId"])
+
+    def _voices(self, filters: dict[str, Any]) -> Flow[Result]:
+        params = {name: ("true" if value else "false") if isinstance(value, bool) else str(value)
+                  for name, value in filters.items() if value is not None}
+        return dict((yield from self._call("voice_query", params=params)))
+
+    def _captions(self) -> Flow[list[Result]]:
+        return list((yield from self._call("caption_list")))
 
     def _wait(self, task_id: str, timeout: float | None, interval: float, max_interval: float,
-              backoff: float, cloudfront: bool,
-              kind: str = "remove_background") -> Flow[Result]:
-        operation = _query_operation(kind)
+              backoff: float, cloudfront: bool, kind: str = "remove_background") -> Flow[Result]:
+        _kind(kind)  # an unknown kind fails before anything is sent
         try:
             result = yield from polling(
-                lambda: self._query(task_id, cloudfront, operation),
+                lambda: self._query(task_id, cloudfront, kind),
                 _done,
                 timeout=timeout,
                 backoff=Backoff(interval, max_interval, backoff),
@@ -412,9 +438,43 @@ class TopviewClient(_Base, SyncHTTP):
         kind: str = "remove_background",
     ) -> Result:
         """Poll until ``success`` (returns the result); see the module doc for fail/timeout.
-        ``kind``: ``remove_background``, ``replace_product_image`` or ``image_to_video``."""
+        ``kind``: the task's operation: ``remove_background``, ``product_background``,
+        ``replace_product_image`` or ``image_to_video``."""
         return self._run(self._wait(task_id, timeout, interval, max_interval, backoff,
                                     cloudfront, kind), sleep)
+
+    def product_background(
+        self,
+        product_image_without_background_file_id: str,
+        *,
+        mode: str = "image",
+        template_image_file_id: str | None = None,
+        template_id: str | None = None,
+        prompt: str | None = None,
+        aspect_ratio: str | None = None,
+        location: Any = None,
+        product_similarity: str | None = None,
+        notice_url: str | None = None,
+    ) -> str:
+        """Submit a product-background task (``mode`` image, prompt or template); returns its
+        ``taskId``. ``location``: four ``(x, y)`` points, left-top, right-top, right-bottom,
+        left-bottom, normalised to the image."""
+        return self._run(self._product_background(_product_background_body(
+            product_image_without_background_file_id, mode, template_image_file_id,
+            template_id, prompt, aspect_ratio, location, product_similarity, notice_url)))
+
+    def query_product_background(self, task_id: str, cloudfront: bool = False) -> Result:
+        """The task's current ``result`` (``anyfitImages`` once done)."""
+        return self._run(self._query(task_id, cloudfront, "product_background"))
+
+    def voices(self, **filters: Any) -> Result:
+        """One page of voices: ``{total, pageNo, data}``; filters and paging as Topview names
+        them (``language=``, ``gender=``, ``pageNo=``, ``pageSize=``, ...)."""
+        return self._run(self._voices(filters))
+
+    def captions(self) -> list[Result]:
+        """Every caption style: ``[{captionId, thumbnail}]``."""
+        return self._run(self._captions())
 
     def remove_background_and_wait(
         self, product_image_file_id: str, notice_url: str | None = None, **wait: Any
@@ -441,7 +501,7 @@ class TopviewClient(_Base, SyncHTTP):
             image_edit_prompt, user_face_image_file_id, notice_url)))
 
     def query_replace_product_image(self, task_id: str, cloudfront: bool = False) -> Result:
-        return self._run(self._query(task_id, cloudfront, "replace_product_image_query"))
+        return self._run(self._query(task_id, cloudfront, "replace_product_image"))
 
     def image_to_video(
         self, image_id: str, *, mode: str = "avatar2", tts_text: str | None = None,
@@ -454,7 +514,7 @@ class TopviewClient(_Base, SyncHTTP):
             image_id, mode, tts_text, voice_id, audio_file_id, caption_id, notice_url)))
 
     def query_image_to_video(self, task_id: str, cloudfront: bool = False) -> Result:
-        return self._run(self._query(task_id, cloudfront, "image_to_video_query"))
+        return self._run(self._query(task_id, cloudfront, "image_to_video"))
 
     def public_avatars(
         self, *, gender: str | None = None, category_ids: Any = None, ethnicity_ids: Any = None,
@@ -520,6 +580,32 @@ class AsyncTopviewClient(_Base, AsyncHTTP):
         return await self._run(self._wait(task_id, timeout, interval, max_interval, backoff,
                                           cloudfront, kind), sleep)
 
+    async def product_background(
+        self,
+        product_image_without_background_file_id: str,
+        *,
+        mode: str = "image",
+        template_image_file_id: str | None = None,
+        template_id: str | None = None,
+        prompt: str | None = None,
+        aspect_ratio: str | None = None,
+        location: Any = None,
+        product_similarity: str | None = None,
+        notice_url: str | None = None,
+    ) -> str:
+        return await self._run(self._product_background(_product_background_body(
+            product_image_without_background_file_id, mode, template_image_file_id,
+            template_id, prompt, aspect_ratio, location, product_similarity, notice_url)))
+
+    async def query_product_background(self, task_id: str, cloudfront: bool = False) -> Result:
+        return await self._run(self._query(task_id, cloudfront, "product_background"))
+
+    async def voices(self, **filters: Any) -> Result:
+        return await self._run(self._voices(filters))
+
+    async def captions(self) -> list[Result]:
+        return await self._run(self._captions())
+
     async def remove_background_and_wait(
         self, product_image_file_id: str, notice_url: str | None = None, **wait: Any
     ) -> Result:
@@ -541,7 +627,7 @@ class AsyncTopviewClient(_Base, AsyncHTTP):
             image_edit_prompt, user_face_image_file_id, notice_url)))
 
     async def query_replace_product_image(self, task_id: str, cloudfront: bool = False) -> Result:
-        return await self._run(self._query(task_id, cloudfront, "replace_product_image_query"))
+        return await self._run(self._query(task_id, cloudfront, "replace_product_image"))
 
     async def image_to_video(
         self, image_id: str, *, mode: str = "avatar2", tts_text: str | None = None,
@@ -552,7 +638,7 @@ class AsyncTopviewClient(_Base, AsyncHTTP):
             image_id, mode, tts_text, voice_id, audio_file_id, caption_id, notice_url)))
 
     async def query_image_to_video(self, task_id: str, cloudfront: bool = False) -> Result:
-        return await self._run(self._query(task_id, cloudfront, "image_to_video_query"))
+        return await self._run(self._query(task_id, cloudfront, "image_to_video"))
 
     async def public_avatars(
         self, *, gender: str | None = None, category_ids: Any = None, ethnicity_ids: Any = None,

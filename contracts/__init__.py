@@ -257,9 +257,19 @@ def _links(provider: str, name: str, op: dict[str, Any]) -> dict[str, Any]:
     """OpenAPI links from this operation's answer to the next call (a stateful run follows
     them). In ``operations.json`` a link names its target operation; here it gets that
     operation's OpenAPI ``operationId``."""
-    index = operations(provider)["operations"]
+    document = operations(provider)
+    index = document["operations"]
+    declared = dict(op.get("links", {}))
+    query = f"{name.removesuffix('_submit')}_query"
+    task_link = document.get("taskLink")
+    if (task_link and name.endswith("_submit") and query in index
+            and all(link["operationId"] != query for link in declared.values())):
+        # D125: every <x>_submit links to its <x>_query, with the provider's taskId pointer.
+        declared["QueryTask"] = {"operationId": query,
+                                 "parameters": task_link["parameters"],
+                                 "description": "Poll the task this submit accepted."}
     links = {}
-    for link_name, link in op.get("links", {}).items():
+    for link_name, link in declared.items():
         target = index.get(link["operationId"])
         if target is None or "methods" in target:
             raise ValueError(f"{provider}/{name}: link {link_name!r} needs a one-method "
@@ -283,8 +293,9 @@ def _operation(provider: str, name: str, op: dict[str, Any], method: str,
                 {"$ref": f"#/components/schemas/{a}"} for a in answers]}}},
         }},
     }
-    if op.get("links"):
-        operation["responses"]["200"]["links"] = _links(provider, name, op)
+    links = _links(provider, name, op)
+    if links:
+        operation["responses"]["200"]["links"] = links
     parameters = []
     if op.get("system"):
         parameters += _parameters(provider, op["system"], "query")

@@ -155,6 +155,10 @@ def test_flow_in_process(bgmock: InProcessMock, recorder: Recorder, topview: Top
     assert len(queries) == 3
     assert all(q.url.params["needCloudFrontUrl"] == "false" for q in queries)
     exercise_product_avatar(topview)  # the product-avatar operations (issue 9)
+    topview.voices(pageSize=5)
+    topview.captions()
+    topview.query_product_background(topview.product_background(
+        result["bgRemovedImageFileId"], mode="prompt", prompt="a shelf"))
     # Every answer the client saw matched its contract.
     assert {f"{op}.response" for op in OPERATIONS} <= set(recorder.validated)
 
@@ -685,6 +689,10 @@ def test_async_flow():
             assert "/files/cf/" in again["bgRemovedImagePath"]
             assert open_image(await topview.download(again["bgRemovedImagePath"])).mode == "RGBA"
             await exercise_product_avatar_async(topview)  # no downloads (issue 9)
+            await topview.voices(pageSize=5)
+            await topview.captions()
+            await topview.query_product_background(await topview.product_background(
+                result["bgRemovedImageFileId"], mode="prompt", prompt="a shelf"))
         assert topview.http.is_closed
         await admin.aclose()
         storage = [r for r, _ in recorder.sync.exchanges if "/files/" in r.url.path]

@@ -71,7 +71,7 @@ class TopviewState:
         engine, file, keep = entry
         if self.files.get(file.file_id) is not file:
             return
-        if any(task.payload.get("productImageFileId") == file.file_id
+        if any(file.file_id in task.payload.values()  # any of its file-id fields
                for task in engine.tasks.open_tasks(PROVIDER, file.owner)):
             self._drop_at(engine, file, keep)  # a running task still reads it
             return
@@ -235,6 +235,7 @@ def result_url(call: Call, key: str, cloudfront: bool) -> str:
 
 
 def signed_url(engine: Engine, base_url: str, key: str, cloudfront: bool) -> str:
+    """:func:`result_url` without a request (a callback's ``result`` is built from a task)."""
     now = engine.clock.now()
     if cloudfront:
         return engine.cloudfront.url(base_url, DISTRIBUTION, key, now=now, ttl=CLOUDFRONT_TTL)
