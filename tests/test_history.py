@@ -14,6 +14,9 @@ from bgmock.server.core.timeline import DAY, Retention
 from bgmock.server.providers.topview import service
 from bgmock.server.providers.topview.avatar_fixtures import DOCS_TASK_IDS
 from bgmock.server.providers.topview.fixtures import DOCS_TASKS
+from bgmock.server.providers.topview.product_background_docs import (
+    DOCS_TASKS as BACKGROUND_DOCS_TASKS,
+)
 from bgmock.server.settings import Settings
 from bgmock.server.testing import InProcessMock
 
@@ -21,7 +24,8 @@ from tests.conftest import CHECK, DEMO
 from tests.task_flows import advance, query, submit, upload
 
 # The docs' finished tasks on a fresh mock: remove background, product avatar (T31).
-FIXTURE_TASKS = {t.task_id for t in DOCS_TASKS} | set(DOCS_TASK_IDS)
+FIXTURE_TASKS = ({t.task_id for t in DOCS_TASKS} | set(DOCS_TASK_IDS)
+                 | {t[0] for t in BACKGROUND_DOCS_TASKS})
 
 
 def test_retention_rounds_up_to_the_next_midnight_utc_as_s3_lifecycle_rules_do() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import time
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from bgmock.server.core import imaging, lifecycle, video
@@ -16,7 +17,7 @@ from bgmock.server.core.endpoints import Call
 from bgmock.server.core.engine import Engine
 from bgmock.server.core.plan import Lifecycle
 from bgmock.server.core.tasks import Task
-from bgmock.server.providers.topview import avatars, callbacks, service
+from bgmock.server.providers.topview import avatars, callbacks, lookups, service
 from bgmock.server.providers.topview.errors import TopviewError
 from bgmock.server.providers.topview.images import ReplacedImage
 from bgmock.server.providers.topview.product_avatar import (
@@ -49,11 +50,15 @@ MAX_AUDIO_SECONDS = {"avatar2": 28.0}
 DEFAULT_MAX_AUDIO = 120.0
 # The docs' voice ids, accepted by image2Video (D135). The voice lookup (/v1/voice/query) has
 # its own fixtures; every id it lists must be added here when the two meet.
-VOICE_IDS = frozenset({avatars.DOCS_VOICE})
+@cache
+def voice_ids() -> frozenset[str]:
+    """Every voice ``/v1/voice/query`` lists, and the avatars' voiceover ids (D135)."""
+    return frozenset({avatars.DOCS_VOICE, *(v.voice_id for v in lookups.voices()),
+                      *(a.voiceover_id for a in avatars.AVATARS)})
 
 
 def known_voice(voice_id: str) -> bool:
-    return voice_id in VOICE_IDS or voice_id in {a.voiceover_id for a in avatars.AVATARS}
+    return voice_id in voice_ids()
 
 
 @dataclass(frozen=True)

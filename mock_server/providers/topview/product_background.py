@@ -17,7 +17,7 @@ from bgmock.server.core.endpoints import Call
 from bgmock.server.core.engine import Engine
 from bgmock.server.core.tasks import Task
 from bgmock.server.core.timeline import Retention
-from bgmock.server.providers.topview import service
+from bgmock.server.providers.topview import callbacks, service
 from bgmock.server.providers.topview.errors import TopviewError
 from bgmock.server.providers.topview.service import LIFECYCLE, RESULT_BUCKET, TopviewFile
 
@@ -108,12 +108,12 @@ async def submit(call: Call) -> dict[str, Any]:
         seed = f"template:{template_id}"
     quad = _quad(params)
     size = compose.canvas_size(params.get("aspectRatio") or DEFAULT_RATIO)
-    notice_url = params.get("noticeUrl") or None
     task = await lifecycle.submit(
         engine, service.TASKS, account=account, operation=PRODUCT_BACKGROUND, fault=call.fault,
         payload=params, cost=COST,
-        work=lambda: _work(engine, account.key, product, template, seed, size, quad))
-    task.data["noticeUuid"] = engine.ids.hex("topview.notice") if notice_url else None
+        work=lambda: _work(engine, account.key, product, template, seed, size, quad),
+        listeners=callbacks.listeners(call, PRODUCT_BACKGROUND))
+    task.data["noticeUuid"] = callbacks.notice_uuid(engine, call)
     call.detail["taskId"] = task.id
     return {"taskId": task.id, "status": "success", "errorMsg": None,
             "noticeUuid": task.data["noticeUuid"]}
@@ -174,3 +174,7 @@ async def query(call: Call) -> dict[str, Any]:
     await engine.tasks.observe(task, poll=True)
     cloudfront = service.query_flag(call.params.get("needCloudFrontUrl", ""))
     return query_result(engine, call.base_url, task, cloudfront)
+
+
+callbacks.register(PRODUCT_BACKGROUND, callbacks.BIZ_TYPES[PRODUCT_BACKGROUND],  # T28, T29
+                   query_result)
