@@ -92,10 +92,8 @@ def guarded(fn: Any, *args: Any) -> Any:
     """``imaging`` errors as task failures, in Topview's words."""
     try:
         return fn(*args)
-    except imaging.ImageTooLarge as exc:
-        raise RuntimeError(f"image too large: {exc}") from exc
     except imaging.ImageError as exc:
-        raise RuntimeError("image decode failed: the file is not a readable image") from exc
+        raise service.task_failure(exc) from exc
 
 
 # --- replace product image ---------------------------------------------------------------

@@ -132,10 +132,8 @@ async def _work(engine: Engine, owner: str, product: TopviewFile, template: Topv
     try:
         png = await imaging.offload(render, data[0], data[1] if template else None, seed, size,
                                     quad, engine.image_limits)
-    except imaging.ImageTooLarge as exc:
-        raise RuntimeError(f"image too large: {exc}") from exc
     except imaging.ImageError as exc:
-        raise RuntimeError("image decode failed: the file is not a readable image") from exc
+        raise service.task_failure(exc) from exc
     if tasks.closed:
         raise RuntimeError("the mock was reset")
     result = Background(ids.hex("topview.dir"), ids.hex("topview.file"), size)

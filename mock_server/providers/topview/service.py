@@ -143,6 +143,13 @@ def register_result(engine: Engine, owner: str, result: RemovedBackground,
     files.add(engine, TopviewFile(result.mask_id, owner, "png", RESULT_BUCKET, mask_key), keep)
 
 
+def task_failure(exc: imaging.ImageError) -> RuntimeError:
+    """An imaging error as the task's failure message, in Topview's words."""
+    if isinstance(exc, imaging.ImageTooLarge):
+        return RuntimeError(f"image too large: {exc}")
+    return RuntimeError("image decode failed: the file is not a readable image")
+
+
 def render_cutout(data: bytes, limits: imaging.Limits) -> tuple[bytes, bytes, Any]:
     """PNG cut-out cropped to the subject and PNG mask at the original size (T16)."""
     cut = imaging.cut_out(imaging.decode(data, limits))
@@ -159,10 +166,8 @@ async def _remove_background(engine: Engine, owner: str, source: TopviewFile) ->
     try:
         cutout_png, mask_png, cut = await files.derive(obj, render_cutout,
                                                             engine.image_limits)
-    except imaging.ImageTooLarge as exc:
-        raise RuntimeError(f"image too large: {exc}") from exc
     except imaging.ImageError as exc:
-        raise RuntimeError("image decode failed: the file is not a readable image") from exc
+        raise task_failure(exc) from exc
     if tasks.closed:
         raise RuntimeError("the mock was reset")
     result = RemovedBackground(ids.hex("topview.dir"), ids.hex("topview.file"),
