@@ -76,6 +76,8 @@ class CoreSettings:
     header_timeout: float = 10.0                # a request's head must arrive within this
     keep_alive_timeout: float = 65.0            # above clients' pool expiry (httpx/node 5 s)
     shutdown_timeout: float = 5.0               # grace period for in-flight requests
+    # `bgmock serve`'s image work (D150): worker processes; None: one per core, 0: threads.
+    imaging_processes: int | None = None
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -177,6 +179,7 @@ CHECKS: dict[str, Check] = {
     "header_timeout": number(0, 3600, above=True),
     "keep_alive_timeout": number(0, 3600, above=True),
     "shutdown_timeout": number(0, 3600, above=True),
+    "imaging_processes": integer(0, 64, optional=True),
 }
 CHECKS.update({f"{provider}_{name}": check for provider, record in PROVIDER_SETTINGS.items()
                for name, check in record.CHECKS.items()})
@@ -204,8 +207,8 @@ def _parse_text(name: str, raw: str) -> Any:
         if lowered in ("0", "false", "no", "off", ""):
             return False
         raise ValueError(f"expected a boolean (true/false), got {_show(raw)}")
-    if isinstance(default, int) or name == "seed":
-        if name == "seed" and stripped.lower() in ("", "none"):
+    if isinstance(default, int) or name in ("seed", "imaging_processes"):
+        if name in ("seed", "imaging_processes") and stripped.lower() in ("", "none"):
             return None
         try:
             return int(stripped)

@@ -4,21 +4,19 @@ Limits are checked from the header before any pixel is decoded (decompression-bo
 Segmentation is deliberately simple and repeatable: the background colour is the median of the
 border pixels, the subject is what differs from it by more than a threshold (or what is opaque,
 for images that already carry alpha), the edge is eroded by a pixel and feathered. Everything
-here is CPU work: callers run it in a thread.
+here is CPU work: callers run it with :func:`offload`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import hashlib
 import io
-import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from bgmock.server.core import workers
 from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
 Image.MAX_IMAGE_PIXELS = None  # we check limits ourselves, before decoding
@@ -29,45 +27,23 @@ FEATHER_MARGIN = 8  # px; BoxBlur(1) + GaussianBlur(0.8) reach 1 + 3 px
 
 
 T = TypeVar("T")
-WORKERS = max(1, min(4, os.cpu_count() or 1))
-_pool: ThreadPoolExecutor | None = None
+WORKERS = workers.THREADS  # in process; ``bgmock serve`` runs one worker process per core
 
 
 async def offload(fn: Callable[..., T], *args: Any) -> T:
-    """Run CPU-heavy image work off the event loop, at most :data:`WORKERS` jobs at once.
+    """Run CPU-heavy image work off the event loop: in a worker process under ``bgmock serve``,
+    in a thread in process (:mod:`~bgmock.server.core.workers`, D30, D150).
 
-    Beyond that, jobs wait their turn holding only their encoded input, so peak memory is about
-    ``WORKERS`` decoded images however many requests arrive together (decision D30).
+    ``fn`` must be a module-level function (or a ``functools.partial`` of one) and ``args``,
+    like the result, picklable. At most one job per worker runs at once; further jobs wait
+    their turn holding only their encoded input, so peak memory is about one decoded image per
+    worker however many requests arrive together. A worker that dies fails its job with
+    :class:`ImageWorkerLost`, an :class:`ImageError` every caller already answers.
     """
-    global _pool
-    if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="bgmock-imaging")
-    return await asyncio.get_running_loop().run_in_executor(_pool, _trimmed, fn, args)
-
-
-def _trimmed(fn: Callable[..., T], args: tuple[Any, ...]) -> T:
-    """``fn(*args)``, then hand the freed pages of a large image back to the system: glibc keeps
-    them in the worker thread's arena otherwise, and RSS would stay at its peak for good."""
     try:
-        return fn(*args)
-    finally:
-        _malloc_trim()
-
-
-@functools.cache
-def _libc_trim() -> Callable[[int], int] | None:
-    try:
-        import ctypes
-
-        return ctypes.CDLL("libc.so.6").malloc_trim  # type: ignore[no-any-return]
-    except (OSError, AttributeError):  # not glibc: nothing to do
-        return None
-
-
-def _malloc_trim() -> None:
-    trim = _libc_trim()
-    if trim is not None:
-        trim(0)
+        return await asyncio.wrap_future(workers.pool().submit(fn, args))
+    except workers.WorkerLost as exc:
+        raise ImageWorkerLost(str(exc)) from exc
 
 
 class ImageError(Exception):
@@ -80,6 +56,10 @@ class ImageDecodeError(ImageError):
 
 class ImageTooLarge(ImageError):
     pass
+
+
+class ImageWorkerLost(ImageError):
+    """The process working on the image died (killed, out of memory) before it answered."""
 
 
 @dataclass(frozen=True)

@@ -139,10 +139,15 @@ def register_result(engine: Engine, owner: str, result: RemovedBackground,
     files.add(engine, TopviewFile(result.mask_id, owner, "png", RESULT_BUCKET, mask_key), keep)
 
 
-def render_cutout(data: bytes, limits: imaging.Limits) -> tuple[bytes, bytes, Any]:
-    """PNG cut-out cropped to the subject and PNG mask at the original size (T16)."""
+Size = tuple[int, int]
+
+
+def render_cutout(data: bytes, limits: imaging.Limits) -> tuple[bytes, bytes, tuple[Size, Size]]:
+    """PNG cut-out cropped to the subject and PNG mask at the original size (T16), and their
+    sizes (only bytes and numbers come back from the imaging worker)."""
     cut = imaging.cut_out(imaging.decode(data, limits))
-    return imaging.encode(cut.cropped, "png"), imaging.encode(cut.mask, "png"), cut
+    return (imaging.encode(cut.cropped, "png"), imaging.encode(cut.mask, "png"),
+            (cut.cropped.size, cut.mask.size))
 
 
 async def _remove_background(engine: Engine, owner: str, source: TopviewFile) -> RemovedBackground:
@@ -153,7 +158,7 @@ async def _remove_background(engine: Engine, owner: str, source: TopviewFile) ->
     if obj is None:
         raise RuntimeError("source image is gone")
     try:
-        cutout_png, mask_png, cut = await imaging.offload(
+        cutout_png, mask_png, (cropped_size, mask_size) = await imaging.offload(
             render_cutout, await obj.read(), engine.image_limits)
     except imaging.ImageTooLarge as exc:
         raise RuntimeError(f"image too large: {exc}") from exc
@@ -162,7 +167,7 @@ async def _remove_background(engine: Engine, owner: str, source: TopviewFile) ->
     if tasks.closed:
         raise RuntimeError("the mock was reset")
     result = RemovedBackground(ids.hex("topview.dir"), ids.hex("topview.file"),
-                               ids.hex("topview.file"), cut.cropped.size, cut.mask.size)
+                               ids.hex("topview.file"), cropped_size, mask_size)
     cutout_key, mask_key = result_paths(result.directory)
     files.put(RESULT_BUCKET, cutout_key, cutout_png, "image/png")  # kept as its record
     files.put(RESULT_BUCKET, mask_key, mask_png, "image/png")
