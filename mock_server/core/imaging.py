@@ -12,10 +12,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
+import struct
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import numpy as np
 from bgmock.server.core import workers
 from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
@@ -91,11 +94,18 @@ def probe(data: bytes, limits: Limits) -> Probe:
 
 def decode(data: bytes, limits: Limits) -> Image.Image:
     """RGBA pixels of an image within the limits."""
+    img = pixels(data, limits)
+    return img if img.mode == "RGBA" else img.convert("RGBA")
+
+
+def pixels(data: bytes, limits: Limits) -> Image.Image:
+    """The pixels of an image within the limits, as RGB when it decodes as RGB (no alpha to
+    respect: :func:`segment` and :func:`cut_out` need no conversion), else as RGBA."""
     probe(data, limits)
     try:
         with Image.open(io.BytesIO(data)) as img:
             img.load()
-            return img.convert("RGBA")
+            return img if img.mode == "RGB" else img.convert("RGBA")
     except Exception as exc:
         raise ImageDecodeError("image cannot be decoded") from exc
 
@@ -126,10 +136,11 @@ def _background_color(rgb: Image.Image) -> tuple[int, int, int]:
 def segment(img: Image.Image) -> tuple[Image.Image, tuple[int, int, int, int]]:
     """Soft subject mask (mode L, image size) and the subject's bounding box (l, t, r, b)."""
     alpha = img.getchannel("A") if img.mode == "RGBA" else None
-    if alpha is not None and sum(alpha.histogram()[:250]) > 0.01 * img.width * img.height:
+    if alpha is not None and alpha.getextrema()[0] < 250 \
+            and sum(alpha.histogram()[:250]) > 0.01 * img.width * img.height:
         hard = alpha.point(lambda v: 255 if v >= 128 else 0)  # the image says what is background
     else:
-        rgb = img.convert("RGB")
+        rgb = img if img.mode == "RGB" else img.convert("RGB")
         diff = ImageChops.difference(rgb, Image.new("RGB", rgb.size, _background_color(rgb)))
         r, g, b = diff.split()
         distance = ImageChops.lighter(ImageChops.lighter(r, g), b)
@@ -155,8 +166,9 @@ def segment(img: Image.Image) -> tuple[Image.Image, tuple[int, int, int, int]]:
 
 def score(mask: Image.Image) -> float:
     """Matting confidence in [0, 1]: how decisive the mask is (few half-transparent pixels)."""
-    histogram = mask.histogram()
-    total = sum(histogram) or 1
+    box = mask.getbbox()  # outside it every pixel is 0: count them, do not histogram them
+    histogram = mask.crop(box).histogram() if box else [0]
+    total = mask.width * mask.height or 1
     undecided = sum(histogram[17:240]) / total
     return float(round(max(0.0, min(1.0, 0.95 - 4 * undecided)), 4))
 
@@ -170,10 +182,11 @@ class Cutout:
 
 
 def cut_out(img: Image.Image) -> Cutout:
+    """The subject of an RGB or RGBA image, cropped, with the mask as its alpha."""
     mask, bbox = segment(img)
-    rgba = img.convert("RGBA")
-    rgba.putalpha(mask)
-    return Cutout(rgba.crop(bbox), mask, bbox, score(mask))
+    cropped = img.crop(bbox)
+    cropped.putalpha(mask.crop(bbox))  # RGB becomes RGBA
+    return Cutout(cropped, mask, bbox, score(mask))
 
 
 def on_background(cutout: Image.Image, color: tuple[int, int, int] | None) -> Image.Image:
@@ -204,13 +217,36 @@ def encode(img: Image.Image, fmt: str) -> bytes:
     out = io.BytesIO()
     if fmt == "JPEG":
         img.convert("RGB").save(out, "JPEG", quality=90)
+    elif fmt == "PNG" and img.mode in PNG_COLOR_TYPES:
+        return _png(img)
     elif fmt == "PNG":
-        img.save(out, "PNG", compress_level=3)
+        img.save(out, "PNG", compress_level=PNG_LEVEL)
     elif fmt == "WEBP":
         img.save(out, "WEBP", quality=90)
     else:
         img.save(out, fmt)
     return out.getvalue()
+
+
+PNG_LEVEL = 3
+PNG_COLOR_TYPES = {"L": 0, "RGB": 2, "RGBA": 6}
+
+
+def _png(img: Image.Image) -> bytes:
+    """The PNG of an L, RGB or RGBA image, every row "Up"-filtered: one numpy subtraction
+    instead of Pillow's trial of five filters per row (a third of a 1024² cut-out's time)."""
+    flat = np.asarray(img).reshape(img.height, -1)
+    rows = np.empty((img.height, flat.shape[1] + 1), np.uint8)
+    rows[:, 0] = 2  # filter type Up: each byte minus the one above it, modulo 256
+    rows[0, 1:] = flat[0]
+    np.subtract(flat[1:], flat[:-1], out=rows[1:, 1:])
+    header = struct.pack(">IIBBBBB", img.width, img.height, 8, PNG_COLOR_TYPES[img.mode], 0, 0, 0)
+    return b"".join((b"\x89PNG\r\n\x1a\n", _chunk(b"IHDR", header),
+                     _chunk(b"IDAT", zlib.compress(rows.data, PNG_LEVEL)), _chunk(b"IEND", b"")))
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
 def _palette(seed: str) -> list[tuple[int, int, int]]:

@@ -24,6 +24,7 @@ import contextlib
 import functools
 import multiprocessing
 import os
+import pickle
 import queue
 import signal
 import threading
@@ -210,13 +211,22 @@ def _serve(conn: Connection) -> None:
             answer: tuple[bool, Any] = (True, _trimmed(fn, args))
         except Exception as exc:
             exc.add_note("in the imaging worker:\n" + "".join(traceback.format_exception(exc)))
-            answer = (False, exc)
+            answer = (False, _portable(exc))
         try:
             conn.send((*answer, _rss()))
         except (EOFError, OSError):
             return
         except Exception as exc:  # the result or exception itself cannot be pickled
             conn.send((False, RuntimeError(f"unpicklable imaging result: {exc!r}"), _rss()))
+
+
+def _portable(exc: Exception) -> Exception:
+    """``exc`` if the server can rebuild it from its pickle, else a RuntimeError saying so."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception as problem:
+        return RuntimeError(f"unpicklable imaging result: {exc!r} ({problem})")
+    return exc
 
 
 def _rss() -> int:

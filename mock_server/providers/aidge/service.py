@@ -50,7 +50,7 @@ def render(data: bytes, limits: imaging.Limits, background: str,
     probe = imaging.probe(data, limits)
     if not all(MIN_SIDE <= side <= MAX_SIDE for side in (probe.width, probe.height)):
         raise SideOutOfRange(f"{probe.width}x{probe.height} px")
-    image = imaging.decode(data, limits)
+    image = imaging.pixels(data, limits)  # RGB or RGBA
     cut = imaging.cut_out(image)
     if target == (None, None):
         subject = image.copy()

@@ -145,7 +145,7 @@ Size = tuple[int, int]
 def render_cutout(data: bytes, limits: imaging.Limits) -> tuple[bytes, bytes, tuple[Size, Size]]:
     """PNG cut-out cropped to the subject and PNG mask at the original size (T16), and their
     sizes (only bytes and numbers come back from the imaging worker)."""
-    cut = imaging.cut_out(imaging.decode(data, limits))
+    cut = imaging.cut_out(imaging.pixels(data, limits))
     return (imaging.encode(cut.cropped, "png"), imaging.encode(cut.mask, "png"),
             (cut.cropped.size, cut.mask.size))
 
