@@ -22,7 +22,7 @@ from bgmock.server.settings import Settings, plain, resolve_sources
 PROVIDERS = (("Topview", "/topview"), ("Aidge", "/aidge"))
 EXIT_SETTINGS, EXIT_LISTEN = 2, 3
 # What imaging workers import before the first job (their forkserver imports it once).
-IMAGING_PRELOAD = ("bgmock.server.app",)
+IMAGING_PRELOAD = ("bgmock.server.app", "numpy")
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import atexit
 import contextlib
 import functools
-import multiprocessing
 import os
 import pickle
 import queue
@@ -32,8 +31,10 @@ import traceback
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
 
 MAX_JOBS = 500                  # jobs per worker process before it is replaced
 MAX_RSS = 512 * 1024 * 1024     # a worker above this after a job (and a trim) is replaced
@@ -110,6 +111,8 @@ class ProcessPool:
     """``processes`` worker processes fed from one queue by as many dispatcher threads."""
 
     def __init__(self, processes: int, preload: tuple[str, ...] = ()) -> None:
+        import multiprocessing  # here: the server starts without it when imaging uses threads
+
         self.size = processes
         self._context = multiprocessing.get_context("forkserver")
         self._context.set_forkserver_preload(list(preload))
