@@ -23,7 +23,6 @@ import atexit
 import contextlib
 import functools
 import os
-import pickle
 import queue
 import signal
 import threading
@@ -225,6 +224,8 @@ def _serve(conn: Connection) -> None:
 
 def _portable(exc: Exception) -> Exception:
     """``exc`` if the server can rebuild it from its pickle, else a RuntimeError saying so."""
+    import pickle
+
     try:
         pickle.loads(pickle.dumps(exc))
     except Exception as problem:
