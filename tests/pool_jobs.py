@@ -34,3 +34,8 @@ class Unpicklable(Exception):
 
 def raise_unpicklable() -> None:
     raise Unpicklable(1, 2)
+
+
+def announce_and_hold(path: str, seconds: float) -> None:
+    Path(path).touch()
+    time.sleep(seconds)

@@ -212,3 +212,20 @@ def test_no_worker_outlives_bgmock_serve(how: str) -> None:
         if server.poll() is None:
             server.kill()
             server.wait()
+
+
+def test_closing_the_pool_ends_a_long_job_in_time(tmp_path: Path) -> None:
+    pool = workers.configure(1, preload=("bgmock.server.core.imaging",))
+    assert isinstance(pool, workers.ProcessPool)
+    started = tmp_path / "started"
+    job = pool.submit(pool_jobs.announce_and_hold, (str(started), 60.0))
+    deadline = time.monotonic() + 20
+    while not started.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    pids = pool.pids()
+    began = time.monotonic()
+    workers.shutdown()
+    assert time.monotonic() - began < workers.STOP_TIMEOUT + 3
+    with pytest.raises(workers.WorkerLost):
+        job.result(timeout=5)
+    assert pids and not any(_alive(pid) for pid in pids)

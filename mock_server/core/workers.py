@@ -26,6 +26,7 @@ import os
 import queue
 import signal
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -87,8 +88,13 @@ class _Worker:
         self.conn, child = context.Pipe(duplex=True)
         self.process = context.Process(target=_serve, args=(child,), daemon=True,
                                        name="bgmock-imaging")
-        self.process.start()
-        child.close()
+        try:
+            self.process.start()
+        except Exception:
+            self.conn.close()
+            raise
+        finally:
+            child.close()
         self.jobs = 0
 
     def call(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> tuple[bool, Any, int]:
@@ -145,11 +151,14 @@ class ProcessPool:
         while (job := self._jobs.get()) is not None:
             if not job.future.set_running_or_notify_cancel():
                 continue  # cancelled while waiting (its request gone, or a reset): never runs
+            if worker is not None and not worker.process.is_alive():  # died while idle
+                self._retire(worker)
+                worker = None
             try:
                 if worker is None:
                     worker = self._start()
                 ok, value, rss = worker.call(job.fn, job.args)
-            except (EOFError, OSError) as exc:  # the worker died, or could not start
+            except (EOFError, OSError, WorkerLost) as exc:  # it died, or could not start
                 job.future.set_exception(WorkerLost(f"the imaging worker was lost: {exc!r}"))
                 self._retire(worker)
                 worker = None
@@ -167,7 +176,10 @@ class ProcessPool:
         self._retire(worker)
 
     def _start(self) -> _Worker:
-        worker = _Worker(self._context)
+        try:
+            worker = _Worker(self._context)
+        except Exception as exc:  # e.g. no processes left: the job fails, the pool goes on
+            raise WorkerLost(f"no imaging worker could start: {exc!r}") from exc
         with self._lock:
             self._workers.add(worker)
         return worker
@@ -193,8 +205,15 @@ class ProcessPool:
                 job.future.cancel()
         for _ in self._threads:
             self._jobs.put(None)
+        deadline = time.monotonic() + STOP_TIMEOUT  # running jobs get this long, together
         for thread in self._threads:
-            thread.join(STOP_TIMEOUT * 3)
+            thread.join(max(0.0, deadline - time.monotonic()))
+        with self._lock:
+            left = list(self._workers)
+        for worker in left:  # still working: its job fails (WorkerLost), its thread ends
+            worker.process.kill()
+        for thread in self._threads:
+            thread.join(STOP_TIMEOUT)
 
 
 # -- the worker process -------------------------------------------------------------------------
