@@ -119,11 +119,12 @@ def serve(settings: Settings, accounts_from: str = "accounts") -> int:
     # turns a graceful stop into exit status 0 instead of death by signal.
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: None)
-    from bgmock.server.core import workers
+    from bgmock.server.core import imaging, workers
 
     processes = settings.imaging_processes
     workers.configure(workers.cores() if processes is None else processes,
-                      preload=IMAGING_PRELOAD)  # started on the first image job (D150)
+                      preload=IMAGING_PRELOAD,  # started on the first image job (D150)
+                      setup=imaging.worker_setup)
     try:
         server.run(app, settings, sockets)
     finally:

@@ -30,7 +30,8 @@ LIMITS = imaging.Limits(max_bytes=5_000_000, max_pixels=4_000_000)
 
 @pytest.fixture
 def processes() -> Iterator[workers.ProcessPool]:
-    pool = workers.configure(2, preload=("bgmock.server.core.imaging",))
+    pool = workers.configure(2, preload=("bgmock.server.core.imaging",),
+                             setup=imaging.worker_setup)
     assert isinstance(pool, workers.ProcessPool)
     yield pool
     workers.shutdown()  # the next job gets the in-process threads again

@@ -48,6 +48,16 @@ async def offload(fn: Callable[..., T], *args: Any) -> T:
         raise ImageWorkerLost(str(exc)) from exc
 
 
+WORKER_IMAGE_BLOCKS = 4  # Pillow blocks (<= 16 MB each) a worker keeps for the next job
+
+
+def worker_setup() -> None:
+    """In each imaging worker process: keep a few freed image blocks for the next job instead
+    of handing them back and faulting fresh pages in again (~10 % of a 1024² cut-out's CPU);
+    at most ``WORKER_IMAGE_BLOCKS`` x 16 MB stay allocated."""
+    Image.core.set_blocks_max(WORKER_IMAGE_BLOCKS)
+
+
 class ImageError(Exception):
     """Base for image problems a provider reports as its own error."""
 

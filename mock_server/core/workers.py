@@ -84,9 +84,9 @@ class _Job:
 class _Worker:
     """One worker process and the parent's end of its pipe."""
 
-    def __init__(self, context: Any) -> None:
+    def __init__(self, context: Any, setup: Callable[[], None] | None) -> None:
         self.conn, child = context.Pipe(duplex=True)
-        self.process = context.Process(target=_serve, args=(child,), daemon=True,
+        self.process = context.Process(target=_serve, args=(child, setup), daemon=True,
                                        name="bgmock-imaging")
         try:
             self.process.start()
@@ -115,10 +115,12 @@ class _Worker:
 class ProcessPool:
     """``processes`` worker processes fed from one queue by as many dispatcher threads."""
 
-    def __init__(self, processes: int, preload: tuple[str, ...] = ()) -> None:
+    def __init__(self, processes: int, preload: tuple[str, ...] = (),
+                 setup: Callable[[], None] | None = None) -> None:
         import multiprocessing  # here: the server starts without it when imaging uses threads
 
         self.size = processes
+        self._setup = setup  # run once in each worker as it starts (module-level)
         self._context = multiprocessing.get_context("forkserver")
         self._context.set_forkserver_preload(list(preload))
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
@@ -177,7 +179,7 @@ class ProcessPool:
 
     def _start(self) -> _Worker:
         try:
-            worker = _Worker(self._context)
+            worker = _Worker(self._context, self._setup)
         except Exception as exc:  # e.g. no processes left: the job fails, the pool goes on
             raise WorkerLost(f"no imaging worker could start: {exc!r}") from exc
         with self._lock:
@@ -218,11 +220,13 @@ class ProcessPool:
 
 # -- the worker process -------------------------------------------------------------------------
 
-def _serve(conn: Connection) -> None:
+def _serve(conn: Connection, setup: Callable[[], None] | None = None) -> None:
     """A worker's life: run jobs until the server closes the pipe (or dies)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the server's to handle
     with contextlib.suppress(OSError):
         os.nice(NICE)
+    if setup is not None:
+        setup()
     while True:
         try:
             fn, args = conn.recv()
@@ -288,10 +292,13 @@ _pool: Pool | None = None
 _pool_lock = threading.Lock()
 
 
-def configure(processes: int, preload: tuple[str, ...] = ()) -> Pool:
-    """Use ``processes`` worker processes from now on (0: threads, D30); the old pool closes."""
+def configure(processes: int, preload: tuple[str, ...] = (),
+              setup: Callable[[], None] | None = None) -> Pool:
+    """Use ``processes`` worker processes from now on (0: threads, D30); the old pool closes.
+    ``setup`` (module-level) runs once in each worker as it starts."""
     global _pool
-    new: Pool = ProcessPool(processes, preload) if processes > 0 else ThreadPool(THREADS)
+    new: Pool = ProcessPool(processes, preload, setup) if processes > 0 \
+        else ThreadPool(THREADS)
     with _pool_lock:
         old, _pool = _pool, new
     if old is not None:

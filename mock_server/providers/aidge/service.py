@@ -53,7 +53,7 @@ def render(data: bytes, limits: imaging.Limits, background: str,
     image = imaging.pixels(data, limits)  # RGB or RGBA
     cut = imaging.cut_out(image)
     if target == (None, None):
-        subject = image.copy()
+        subject = image  # not used again: its alpha becomes the mask in place
         subject.putalpha(cut.mask)
     else:
         width, height = target[0] or image.width, target[1] or image.height
