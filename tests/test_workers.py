@@ -232,3 +232,22 @@ def test_closing_the_pool_ends_a_long_job_in_time(tmp_path: Path) -> None:
     with pytest.raises(workers.WorkerLost):
         job.result(timeout=5)
     assert pids and not any(_alive(pid) for pid in pids)
+
+
+@pytest.mark.parametrize(("text", "value"), [("0", 0), ("2", 2), ("64", 64), ("", None),
+                                             ("none", None)])
+def test_imaging_processes_in_range_are_taken(text: str, value: int | None) -> None:
+    from bgmock.server.settings import resolve
+
+    assert resolve({}, environ={"BGMOCK_IMAGING_PROCESSES": text}).imaging_processes == value
+    assert Settings().imaging_processes is None  # default: one per core under bgmock serve
+
+
+@pytest.mark.parametrize("text", ["-1", "65", "1.5", "two", "1e3"])
+def test_imaging_processes_out_of_range_are_refused(text: str) -> None:
+    from bgmock.server.settings import resolve
+
+    with pytest.raises(ValueError, match=r"^BGMOCK_IMAGING_PROCESSES: "):
+        resolve({}, environ={"BGMOCK_IMAGING_PROCESSES": text})
+    with pytest.raises(ValueError, match=r"^--imaging-processes: "):
+        resolve({"imaging_processes": text}, environ={})
