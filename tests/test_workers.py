@@ -251,3 +251,54 @@ def test_imaging_processes_out_of_range_are_refused(text: str) -> None:
         resolve({}, environ={"BGMOCK_IMAGING_PROCESSES": text})
     with pytest.raises(ValueError, match=r"^--imaging-processes: "):
         resolve({"imaging_processes": text}, environ={})
+
+
+class LostPool:
+    """Every job's worker dies: what the providers answer then."""
+
+    def submit(self, fn, args):  # type: ignore[no-untyped-def]
+        from concurrent.futures import Future
+
+        future: Future = Future()
+        future.set_exception(workers.WorkerLost("the imaging worker was lost: EOFError()"))
+        return future
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_lost_worker_is_a_provider_answer_never_a_500(monkeypatch: pytest.MonkeyPatch) -> None:
+    mock = InProcessMock(Settings(clock="virtual", seed=3))
+
+    async def flows() -> tuple[dict, httpx.Response]:
+        async with mock.async_client() as http:
+            file_id = await upload(http)
+            monkeypatch.setattr(workers, "_pool", LostPool())
+            task_id = await submit(http, file_id)
+            await advance(http, 60)
+            task = await query(http, task_id)
+            now = int(mock.engine.clock.now() * 1000)
+            cut = await http.post(CUT_OUT, params=v2_query(now), json={
+                "imageUrl": DOCS_URL, "backGroundType": "TRANSPARENT"})
+            return task, cut
+    task, cut = run(flows())
+    assert task["result"]["status"] == "fail", task
+    assert task["result"]["errorMsg"] == "image processing failed: the worker was lost"
+    assert cut.status_code == 200 and cut.json()["resCode"] == 704, cut.text
+
+
+def test_a_lost_worker_making_a_lazy_file_is_the_storage_error(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    mock = InProcessMock(Settings(clock="virtual", seed=3))
+
+    async def download() -> tuple[httpx.Response, httpx.Response]:
+        async with mock.async_client() as http:
+            url = (await query(http, "56eac11a862143989e9cc63f8b213a2d"))["result"][
+                "bgRemovedImagePath"]  # a docs fixture: made on its first download
+            monkeypatch.setattr(workers, "_pool", LostPool())
+            lost = await http.get(url)
+            monkeypatch.setattr(workers, "_pool", None)  # threads again: made on a retry
+            return lost, await http.get(url)
+    lost, retried = run(download())
+    assert lost.status_code == 500 and b"<Code>InternalError</Code>" in lost.content
+    assert retried.status_code == 200 and retried.content.startswith(b"\x89PNG")

@@ -162,6 +162,8 @@ async def _remove_background(engine: Engine, owner: str, source: TopviewFile) ->
             render_cutout, await obj.read(), engine.image_limits)
     except imaging.ImageTooLarge as exc:
         raise RuntimeError(f"image too large: {exc}") from exc
+    except imaging.ImageWorkerLost as exc:  # killed, out of memory (D150)
+        raise RuntimeError("image processing failed: the worker was lost") from exc
     except imaging.ImageError as exc:
         raise RuntimeError("image decode failed: the file is not a readable image") from exc
     if tasks.closed:
