@@ -87,6 +87,8 @@ class CoreSettings:
     webhook_concurrency: int = 16
     webhook_queue: int = 1000
     webhook_journal_size: int = 1000
+    # `bgmock serve`'s image work (D150): worker processes; None: one per core, 0: threads.
+    imaging_processes: int | None = None
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -204,6 +206,7 @@ CHECKS: dict[str, Check] = {
     "webhook_concurrency": integer(1, 1000),
     "webhook_queue": integer(1, 1_000_000),
     "webhook_journal_size": integer(1, 1_000_000),
+    "imaging_processes": integer(0, 64, optional=True),
 }
 CHECKS.update({f"{provider}_{name}": check for provider, record in PROVIDER_SETTINGS.items()
                for name, check in record.CHECKS.items()})
@@ -237,8 +240,8 @@ def _parse_text(name: str, raw: str) -> Any:
         if lowered in ("0", "false", "no", "off", ""):
             return False
         raise ValueError(f"expected a boolean (true/false), got {_show(raw)}")
-    if isinstance(default, int) or name == "seed":
-        if name == "seed" and stripped.lower() in ("", "none"):
+    if isinstance(default, int) or name in ("seed", "imaging_processes"):
+        if name in ("seed", "imaging_processes") and stripped.lower() in ("", "none"):
             return None
         try:
             return int(stripped)

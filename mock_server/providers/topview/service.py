@@ -147,13 +147,20 @@ def task_failure(exc: imaging.ImageError) -> RuntimeError:
     """An imaging error as the task's failure message, in Topview's words."""
     if isinstance(exc, imaging.ImageTooLarge):
         return RuntimeError(f"image too large: {exc}")
+    if isinstance(exc, imaging.ImageWorkerLost):  # killed, out of memory (D150)
+        return RuntimeError("image processing failed: the worker was lost")
     return RuntimeError("image decode failed: the file is not a readable image")
 
 
-def render_cutout(data: bytes, limits: imaging.Limits) -> tuple[bytes, bytes, Any]:
-    """PNG cut-out cropped to the subject and PNG mask at the original size (T16)."""
-    cut = imaging.cut_out(imaging.decode(data, limits))
-    return imaging.encode(cut.cropped, "png"), imaging.encode(cut.mask, "png"), cut
+Size = tuple[int, int]
+
+
+def render_cutout(data: bytes, limits: imaging.Limits) -> tuple[bytes, bytes, tuple[Size, Size]]:
+    """PNG cut-out cropped to the subject and PNG mask at the original size (T16), and their
+    sizes (only bytes and numbers come back from the imaging worker)."""
+    cut = imaging.cut_out(imaging.pixels(data, limits))
+    return (imaging.encode(cut.cropped, "png"), imaging.encode(cut.mask, "png"),
+            (cut.cropped.size, cut.mask.size))
 
 
 async def _remove_background(engine: Engine, owner: str, source: TopviewFile) -> RemovedBackground:
@@ -164,14 +171,14 @@ async def _remove_background(engine: Engine, owner: str, source: TopviewFile) ->
     if obj is None:
         raise RuntimeError("source image is gone")
     try:
-        cutout_png, mask_png, cut = await files.derive(obj, render_cutout,
-                                                            engine.image_limits)
+        cutout_png, mask_png, (cropped_size, mask_size) = await files.derive(
+            obj, render_cutout, engine.image_limits)
     except imaging.ImageError as exc:
         raise task_failure(exc) from exc
     if tasks.closed:
         raise RuntimeError("the mock was reset")
     result = RemovedBackground(ids.hex("topview.dir"), ids.hex("topview.file"),
-                               ids.hex("topview.file"), cut.cropped.size, cut.mask.size)
+                               ids.hex("topview.file"), cropped_size, mask_size)
     cutout_key, mask_key = result_paths(result.directory)
     files.put(RESULT_BUCKET, cutout_key, cutout_png, "image/png")  # kept as its record
     files.put(RESULT_BUCKET, mask_key, mask_png, "image/png")
