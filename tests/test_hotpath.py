@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -119,3 +121,16 @@ def test_the_access_log_is_off_unless_asked() -> None:
     assert server.config(object(), Settings(access_log=True)).access_log is True
     assert resolve({}, environ={"BGMOCK_ACCESS_LOG": "1"}).access_log is True
     assert resolve({"access_log": "true"}, environ={}).access_log is True
+
+
+def test_start_up_imports_nothing_it_does_not_need() -> None:
+    # numpy (~0.1 s), PyAV, FastAPI (the admin app) and httpx (webhooks) come with first use:
+    # cold start is measured to the first 200 (D150, D167, issue 8's cold-start row)
+    code = ("import sys, uvicorn, bgmock.server.cli\n"
+            "from bgmock.server.app import create_app\n"
+            "create_app()\n"
+            "print(sorted(m for m in ('numpy', 'av', 'fastapi', 'httpx', 'jsonschema_rs')"
+            " if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, check=True)
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr

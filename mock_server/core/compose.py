@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import math
 
-import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 Point = tuple[float, float]
@@ -51,6 +50,8 @@ def quad_problem(quad: Quad) -> str | None:
 
 def _perspective(source: Quad, target: Quad) -> tuple[float, ...]:
     """Pillow's PERSPECTIVE coefficients mapping points of ``target`` back to ``source``."""
+    import numpy as np  # here: start-up stays fast (numpy costs ~0.1 s to import)
+
     rows, values = [], []
     for (x, y), (u, v) in zip(target, source, strict=True):
         rows.append([x, y, 1, 0, 0, 0, -u * x, -u * y])
@@ -78,7 +79,7 @@ def place(canvas: Image.Image, cutout: Image.Image, quad: Quad) -> Image.Image:
     local = tuple((x - left, y - top) for x, y in points)
     try:
         coefficients = _perspective(corners, local)  # type: ignore[arg-type]
-    except np.linalg.LinAlgError:  # three points on a line: nothing sensible to draw
+    except ValueError:  # numpy's LinAlgError: three points on a line, nothing sensible to draw
         return out
     warped = cutout.convert("RGBA").transform(
         (right - left, bottom - top), Image.Transform.PERSPECTIVE, coefficients,
@@ -103,6 +104,8 @@ def _colour(digest: bytes, at: int, low: int, span: int) -> tuple[int, int, int]
 def scene(seed: str, width: int, height: int) -> Image.Image:
     """A repeatable backdrop for ``seed`` (a prompt, a template id): a soft vertical gradient,
     a floor band and a few blurred light shapes, all from the seed's SHA-256. RGB."""
+    import numpy as np  # here: start-up stays fast
+
     digest = hashlib.sha256(seed.encode("utf-8")).digest()
     top, bottom = _colour(digest, 0, 150, 100), _colour(digest, 3, 110, 120)
     t = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None, None]
