@@ -134,3 +134,38 @@ def test_start_up_imports_nothing_it_does_not_need() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120, check=True)
     assert done.stdout.strip() == "[]", done.stdout + done.stderr
+
+
+def test_callers_arriving_while_derived_work_runs_share_it() -> None:
+    calls: list[bytes] = []
+    store = FileStore(Clock("virtual", start=0), max_bytes=1 << 20)
+
+    def upper(data: bytes) -> bytes:
+        calls.append(data)
+        return data.upper()
+
+    async def scenario() -> None:
+        obj = store.put("b", "k", b"abc", "x")
+        results = await asyncio.gather(*(store.derive(obj, upper) for _ in range(20)))
+        assert results == [b"ABC"] * 20 and len(calls) == 1
+
+    asyncio.run(scenario())
+
+
+def test_derived_work_that_fails_is_not_kept() -> None:
+    store = FileStore(Clock("virtual", start=0), max_bytes=1 << 20)
+    attempts: list[int] = []
+
+    def flaky(data: bytes) -> bytes:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise ValueError("first time")
+        return data
+
+    async def scenario() -> None:
+        obj = store.put("b", "k", b"abc", "x")
+        with pytest.raises(ValueError):
+            await store.derive(obj, flaky)
+        assert await store.derive(obj, flaky) == b"abc" and len(attempts) == 2
+
+    asyncio.run(scenario())

@@ -178,23 +178,41 @@ class FileStore:
         """``fn(obj's bytes, *args)`` off the event loop, worked out once per object (D164).
 
         A stored object never changes (a new PUT stores a new one) and ``fn`` is deterministic,
-        so a client submitting the same upload again, or the docs' fixture, costs one piece of
-        image work, not one per task. What is kept counts in the object's size (the byte cap,
-        eviction) and goes with it; results over :data:`MAX_DERIVED_BYTES`, errors, and work
-        on an object replaced meanwhile are not kept."""
-        memo, key = obj._derived, (fn, *args)
-        if memo is not None and key in memo:
-            return memo[key]  # type: ignore[no-any-return]
-        result = await imaging.offload(fn, await obj.read(), *args)
+        so a client submitting the same upload again, and the docs' fixture, cost one piece of
+        image work, not one per task; callers that arrive while it runs wait for the same work.
+        What is kept counts in the object's size (the byte cap, eviction) and goes with it; a
+        result over :data:`MAX_DERIVED_BYTES`, an error, or work on an object replaced
+        meanwhile is not kept."""
+        key = (fn, *args)
+        memo = obj._derived if obj._derived is not None else {}
+        obj._derived = memo
+        found = memo.get(key)
+        if found is None:
+            found = memo[key] = asyncio.ensure_future(self._derive(obj, key, fn, args))
+        if isinstance(found, asyncio.Future):
+            return await asyncio.shield(found)  # type: ignore[no-any-return]
+        return found  # type: ignore[no-any-return]
+
+    async def _derive(self, obj: StoredObject, key: tuple[Any, ...], fn: Callable[..., T],
+                      args: tuple[Any, ...]) -> T:
+        memo = obj._derived
+        assert memo is not None
+        try:
+            result = await imaging.offload(fn, await obj.read(), *args)
+        except BaseException:
+            memo.pop(key, None)  # errors are not kept: the next caller tries again
+            raise
         size = _byte_size(result)
         where = (obj.bucket, obj.key)
         pinned = self._pinned.get(where) is obj
         if size <= MAX_DERIVED_BYTES and (pinned or self._objects.get(where) is obj):
-            obj._derived = {**(obj._derived or {}), key: result}
+            memo[key] = result
             obj.derived_bytes += size
             if not pinned:
                 self._bytes += size
                 self._evict()
+        else:
+            memo.pop(key, None)
         return result
 
     def get(self, bucket: str, key: str) -> StoredObject | None:
