@@ -166,8 +166,9 @@ HOT_PATHS: tuple[HotPath, ...] = (
             topview_submits, json_field("code", "200"), 0.5,
             serve_args=("--clock", "virtual"), config=SUBMIT_CONFIG, history=True,
             stored=topview_unfinished,
-            note=f"virtual clock (tasks never end; each submit still renders its "
-                 f"{SUBMIT_IMAGE_SIDE}x{SUBMIT_IMAGE_SIDE} image); {SUBMIT_ACCOUNTS} config "
+            note=f"virtual clock (tasks never end; each account's "
+                 f"{SUBMIT_IMAGE_SIDE}x{SUBMIT_IMAGE_SIDE} upload is cut out once, D164); "
+                 f"{SUBMIT_ACCOUNTS} config "
                  "accounts with 10^12 credits and concurrency 10,000 each, rotated",
             key="topview_submit"),
     HotPath("Aidge gateway: signature check failing (IncompleteSignature answer)",
