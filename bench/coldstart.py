@@ -37,10 +37,10 @@ def start_once(argv_for_port: Callable[[int], list[str]], core: int | None,
         procs.stop(proc)
 
 
-def run(runs: int, core: int | None) -> dict[str, Any]:
+def run(runs: int, core: int | None, warm: bool = True) -> dict[str, Any]:
     commands = {"mock": procs.mock_command, "bare": procs.bare_command}
     writing = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    for argv_for_port in commands.values():  # untimed: warm page cache and __pycache__
+    for argv_for_port in commands.values() if warm else ():  # untimed: page cache, pycache
         start_once(argv_for_port, core, env=writing)
     seconds: dict[str, list[float]] = {name: [] for name in commands}
     cpu: dict[str, list[float]] = {name: [] for name in commands}

@@ -399,7 +399,7 @@ def first_answer(port: int, request: bytes, case: Case) -> dict[str, Any]:
 
 
 @contextmanager
-def _config_file() -> Iterator[Path]:
+def config_file() -> Iterator[Path]:
     with tempfile.NamedTemporaryFile("w", suffix=".json") as f:
         json.dump(CONFIG, f)
         f.flush()
@@ -452,7 +452,7 @@ def run(*, connections: tuple[int, ...], warmup: float, seconds: float, server_c
                                progress) for case in cases]
     progress(f"  load: connections {', '.join(map(str, connections))}; {warmup:g} s warm-up + "
              f"{seconds:g} s each; a fresh server per case")
-    with _config_file() as config:
+    with config_file() as config:
         for case, figures in zip(cases, results, strict=True):
             port = procs.free_port()
             with procs.server(command(port, config), port, server_core) as proc:

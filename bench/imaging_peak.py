@@ -3,8 +3,9 @@
 Starts ``bgmock serve`` with its defaults, uploads one synthetic photo at the pixel limit
 (6000x6000 = 36 MP by default) through Topview's presigned upload, then submits ``--jobs``
 remove-background tasks at once (``X-Mock-Fault: duration=0``, so each is due at once) and polls
-them to the end while sampling the server's RSS every 20 ms. The imaging pool (decision D30)
-bounds how many decoded images exist at once, so the peak should not grow with ``--jobs``.
+them to the end while sampling the server's RSS every 20 ms, and that of the server with its
+imaging workers (D150; RSS summed, so pages they share count twice). The imaging pool (decision
+D30) bounds how many decoded images exist at once, so the peak should not grow with ``--jobs``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,29 @@ import httpx
 
 from bench import procs
 from bench.soak import DEMO, QUERY, SUBMIT, rss_mb
+
+
+def family_rss_mb(pid: int) -> float:
+    """RSS of ``pid`` and every process under it (the imaging workers and their forkserver)."""
+    from pathlib import Path
+
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            parents.setdefault(ppid, []).append(int(entry.name))
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            total += rss_mb(current)
+        except (OSError, RuntimeError):
+            continue  # gone meanwhile, or a zombie
+        todo.extend(parents.get(current, []))
+    return total
 
 
 def photo(side: int) -> bytes:
@@ -47,11 +71,13 @@ def main(argv: list[str] | None = None) -> int:
         http.put(credential["uploadUrl"], content=data).raise_for_status()
         start = rss_mb(proc.pid)
         samples: list[float] = []
+        family: list[float] = []
         done = threading.Event()
 
         def sample() -> None:
             while not done.is_set():
                 samples.append(rss_mb(proc.pid))
+                family.append(family_rss_mb(proc.pid))
                 time.sleep(0.02)
 
         def job(_: int) -> str:
@@ -74,7 +100,9 @@ def main(argv: list[str] | None = None) -> int:
         report = {"jobs": args.jobs, "pixels": args.side ** 2, "uploadBytes": len(data),
                   "statuses": statuses, "seconds": round(elapsed, 1),
                   "rssBeforeMb": round(start, 1), "rssPeakMb": round(max(samples), 1),
-                  "rssAfterMb": round(rss_mb(proc.pid), 1)}
+                  "rssAfterMb": round(rss_mb(proc.pid), 1),
+                  "withWorkersPeakMb": round(max(family), 1),
+                  "withWorkersAfterMb": round(family_rss_mb(proc.pid), 1)}
     json.dump(report, sys.stdout)
     print()
     return 0 if all(s == "success" for s in statuses) else 1

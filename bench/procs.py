@@ -48,15 +48,16 @@ def free_port() -> int:
 
 
 def mock_command(port: int, *extra: str) -> list[str]:
-    """The installed console script next to this interpreter, else ``python -m bgmock.server``."""
+    """``bgmock serve --port P`` with its defaults (plus ``extra``): the installed console
+    script next to this interpreter, else ``python -m bgmock.server``."""
     script = Path(PYTHON).with_name("bgmock")
     head = [str(script)] if script.exists() else [PYTHON, "-m", "bgmock.server"]
-    return [*head, "serve", "--port", str(port), "--clock", "virtual", *extra]
+    return [*head, "serve", "--port", str(port), *extra]
 
 
-def bare_command(port: int, body: Path | None = None) -> list[str]:
+def bare_command(port: int, body: Path | None = None, *extra: str) -> list[str]:
     return [PYTHON, "-m", "bench.baseline", "--port", str(port),
-            *(["--body", str(body)] if body else [])]
+            *(["--body", str(body)] if body else []), *extra]
 
 
 def spawn(argv: list[str], core: int | None, log: BinaryIO | int = subprocess.DEVNULL,
@@ -94,6 +95,58 @@ def get(port: int, path: str, headers: dict[str, str] | None = None,
     raw = b"".join(chunks)
     head, _, body = raw.partition(b"\r\n\r\n")
     return int(head[9:12]), body
+
+
+def send(port: int, raw: bytes, timeout: float = 30.0) -> tuple[int, dict[str, str], bytes]:
+    """One raw request (it should say ``Connection: close`` or carry a Content-Length the server
+    reads) on a fresh connection: (status, lower-case headers, body)."""
+    with socket.create_connection((HOST, port), timeout=timeout) as s:
+        s.sendall(raw)
+        reader = s.makefile("rb")
+        status = int(reader.readline()[9:12])
+        headers: dict[str, str] = {}
+        while (line := reader.readline().decode("latin-1").strip()):
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        body = reader.read(int(headers.get("content-length", "0")))
+    return status, headers, body
+
+
+def rss_mb(pid: int) -> float:
+    """Resident set size of a process (VmRSS), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    raise RuntimeError(f"no VmRSS for {pid}")
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process started by ``pid``, at any depth (e.g. an imaging process pool)."""
+    found: list[int] = []
+    with contextlib.suppress(OSError):
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            with contextlib.suppress(OSError):
+                for child in (task / "children").read_text().split():
+                    found += [int(child), *descendants(int(child))]
+    return found
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds of a process and all its descendants still alive."""
+    total = 0.0
+    for each in (pid, *descendants(pid)):
+        with contextlib.suppress(OSError):
+            total += cpu_seconds(each)
+    return total
+
+
+def tree_rss_mb(pid: int) -> float:
+    """RSS of a process plus its descendants (shared pages counted in each)."""
+    total = 0.0
+    for each in (pid, *descendants(pid)):
+        with contextlib.suppress(OSError, RuntimeError):
+            total += rss_mb(each)
+    return round(total, 1)
 
 
 def wait_200(port: int, path: str, proc: subprocess.Popen[bytes], timeout: float = 30.0,

@@ -1,4 +1,4 @@
-"""Thin reference client for Topview's upload and remove-background API.
+"""Thin reference client for Topview's upload, remove-background and product-avatar API.
 
 ::
 
@@ -7,6 +7,16 @@
         task_id = topview.remove_background(file_id)
         result = topview.wait(task_id)
         png = topview.download(result["bgRemovedImagePath"])
+        # product avatar: the cut-out into a template, then a video of a result image
+        task_id = topview.replace_product_image(result["bgRemovedImageFileId"], mode="auto",
+                                                avatar_id=topview.public_avatars()["data"][0]["avatarId"])
+        image = topview.wait(task_id, kind="replace_product_image")["replaceProductResult"][0]
+        task_id = topview.image_to_video(image["imageId"], mode="pro", tts_text="Hi",
+                                         voice_id="zeeTdrCqbhpVKOucLtOKdhytM7rbJx5t")
+        mp4 = topview.download(topview.wait(task_id, kind="image_to_video")["finishedVideoUrl"])
+        scene = topview.product_background(result["bgRemovedImageFileId"], mode="prompt",
+                                           prompt="a sunny kitchen counter")
+        composite = topview.wait(scene, kind="product_background")["anyfitImages"][0]["url"]
 
 :class:`AsyncTopviewClient` has the same methods as coroutines.
 
@@ -19,7 +29,8 @@ answers (the presigned upload ``PUT`` and :meth:`~TopviewClient.download`) that 
 Transport failures are httpx's own exceptions, unchanged.
 
 Waiting. :meth:`~TopviewClient.wait` polls the task with exponential backoff until it is
-``success`` or ``fail``. Decision: a ``fail`` status *raises* :class:`TopviewTaskFailed` (code
+``success`` or ``fail``; ``kind=`` names the task's operation (``"remove_background"``,
+``"product_background"``). Decision: a ``fail`` status *raises* :class:`TopviewTaskFailed` (code
 ``"fail"``, message Topview's ``errorMsg``, the whole query result in ``.result``), so a caller
 never mistakes a failed task for a finished one. Running out of time raises
 :class:`TopviewTimeout`, a :class:`TimeoutError` naming the last status. ``sleep=`` is
@@ -201,8 +212,68 @@ def _submit_body(file_id: str, notice_url: str | None) -> dict[str, str]:
     return body
 
 
+def _product_background_body(cutout_file_id: str, mode: str, template_image_file_id: str | None,
+                             template_id: str | None, prompt: str | None,
+                             aspect_ratio: str | None, location: Any,
+                             product_similarity: str | None, notice_url: str | None
+                             ) -> dict[str, Any]:
+    """The submit body: only what was given (the mock's defaults fill the rest, T33)."""
+    given = {"mode": mode, "productImageWithoutBackgroundFileId": cutout_file_id,
+             "templateImageFileId": template_image_file_id, "templateId": template_id,
+             "prompt": prompt, "aspectRatio": aspect_ratio,
+             "location": [list(point) for point in location] if location is not None else None,
+             "productSimilarity": product_similarity, "noticeUrl": notice_url}
+    return {name: value for name, value in given.items() if value is not None}
+
+
+def _kind(kind: str) -> str:
+    """The query operation of a task kind (``"remove_background"`` -> its ``_query``)."""
+    if f"{kind}_query" not in OPERATIONS:
+        raise ValueError(f"unknown Topview task kind {kind!r}")
+    return f"{kind}_query"
+
+
 def _query_params(task_id: str, cloudfront: bool) -> dict[str, str]:
     return {"taskId": task_id, "needCloudFrontUrl": "true" if cloudfront else "false"}
+
+
+
+def _optional(body: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    """``body`` plus the fields that were given (not None)."""
+    return {**body, **{k: v for k, v in fields.items() if v is not None}}
+
+
+def _replace_body(cutout_file_id: str, mode: str, template_image_file_id: str | None,
+                  avatar_id: str | None, location: Any, image_edit_prompt: str | None,
+                  user_face_image_file_id: str | None, notice_url: str | None) -> dict[str, Any]:
+    if not template_image_file_id and not avatar_id:
+        raise ValueError("give template_image_file_id or avatar_id")
+    if location is not None:
+        location = [[float(x), float(y)] for x, y in location]
+    return _optional({"generateImageMode": mode,
+                      "productImageWithoutBackgroundFileId": cutout_file_id},
+                     templateImageFileId=template_image_file_id, avatarId=avatar_id,
+                     location=location, imageEditPrompt=image_edit_prompt,
+                     userFaceImageFileId=user_face_image_file_id, noticeUrl=notice_url)
+
+
+def _video_body(image_id: str, mode: str, tts_text: str | None, voice_id: str | None,
+                audio_file_id: str | None, caption_id: str | None,
+                notice_url: str | None) -> dict[str, Any]:
+    script = "audio" if audio_file_id else "text"
+    return _optional({"replaceProductTaskImageId": image_id, "mode": mode, "scriptMode": script},
+                     ttsText=tts_text, voiceId=voice_id, audioFileId=audio_file_id,
+                     captionId=caption_id, noticeUrl=notice_url)
+
+
+def _avatar_params(gender: str | None, category_ids: Any, ethnicity_ids: Any,
+                   sorting_type: str | None, page_no: int, page_size: int) -> dict[str, str]:
+    def joined(ids: Any) -> str | None:
+        return ids if ids is None or isinstance(ids, str) else ",".join(map(str, ids))
+
+    return _optional({"pageNo": str(page_no), "pageSize": str(page_size)}, gender=gender,
+                     categoryIds=joined(category_ids), ethnicityIds=joined(ethnicity_ids),
+                     sortingType=sorting_type)
 
 
 # --- clients ----------------------------------------------------------------------------
@@ -245,15 +316,28 @@ class _Base:
         body = _submit_body(file_id, notice_url)
         return str((yield from self._call("remove_background_submit", json=body))["taskId"])
 
-    def _query(self, task_id: str, cloudfront: bool) -> Flow[Result]:
+    def _query(self, task_id: str, cloudfront: bool,
+               kind: str = "remove_background") -> Flow[Result]:
         params = _query_params(task_id, cloudfront)
-        return (yield from self._call("remove_background_query", params=params))
+        return (yield from self._call(_kind(kind), params=params))
+
+    def _product_background(self, body: dict[str, Any]) -> Flow[str]:
+        return str((yield from self._call("product_background_submit", json=body))["taskId"])
+
+    def _voices(self, filters: dict[str, Any]) -> Flow[Result]:
+        params = {name: ("true" if value else "false") if isinstance(value, bool) else str(value)
+                  for name, value in filters.items() if value is not None}
+        return dict((yield from self._call("voice_query", params=params)))
+
+    def _captions(self) -> Flow[list[Result]]:
+        return list((yield from self._call("caption_list")))
 
     def _wait(self, task_id: str, timeout: float | None, interval: float, max_interval: float,
-              backoff: float, cloudfront: bool) -> Flow[Result]:
+              backoff: float, cloudfront: bool, kind: str = "remove_background") -> Flow[Result]:
+        _kind(kind)  # an unknown kind fails before anything is sent
         try:
             result = yield from polling(
-                lambda: self._query(task_id, cloudfront),
+                lambda: self._query(task_id, cloudfront, kind),
                 _done,
                 timeout=timeout,
                 backoff=Backoff(interval, max_interval, backoff),
@@ -274,8 +358,17 @@ class _Base:
 
         return flow(), sleep
 
+    def _submit(self, operation: str, body: dict[str, Any]) -> Flow[str]:
+        return str((yield from self._call(operation, json=body))["taskId"])
+
+    def _lookup(self, operation: str, params: dict[str, str] | None = None) -> Flow[Any]:
+        return (yield from self._call(operation, params=params or {}))
+
     def _credit(self) -> Flow[float]:
         return float((yield from self._call("credit_detail"))["remainCredit"])
+
+    def _check_notice_url(self, notice_url: str) -> Flow[bool]:
+        return (yield from self._call("notice_url_check", json={"noticeUrl": notice_url})) is True
 
     def _download(self, url: str) -> Flow[bytes]:
         response = yield self.http.build_request("GET", url)
@@ -342,10 +435,46 @@ class TopviewClient(_Base, SyncHTTP):
         *,
         cloudfront: bool = False,
         sleep: Callable[[float], object] | None = None,
+        kind: str = "remove_background",
     ) -> Result:
-        """Poll until ``success`` (returns the result); see the module doc for fail/timeout."""
+        """Poll until ``success`` (returns the result); see the module doc for fail/timeout.
+        ``kind``: the task's operation: ``remove_background``, ``product_background``,
+        ``replace_product_image`` or ``image_to_video``."""
         return self._run(self._wait(task_id, timeout, interval, max_interval, backoff,
-                                    cloudfront), sleep)
+                                    cloudfront, kind), sleep)
+
+    def product_background(
+        self,
+        product_image_without_background_file_id: str,
+        *,
+        mode: str = "image",
+        template_image_file_id: str | None = None,
+        template_id: str | None = None,
+        prompt: str | None = None,
+        aspect_ratio: str | None = None,
+        location: Any = None,
+        product_similarity: str | None = None,
+        notice_url: str | None = None,
+    ) -> str:
+        """Submit a product-background task (``mode`` image, prompt or template); returns its
+        ``taskId``. ``location``: four ``(x, y)`` points, left-top, right-top, right-bottom,
+        left-bottom, normalised to the image."""
+        return self._run(self._product_background(_product_background_body(
+            product_image_without_background_file_id, mode, template_image_file_id,
+            template_id, prompt, aspect_ratio, location, product_similarity, notice_url)))
+
+    def query_product_background(self, task_id: str, cloudfront: bool = False) -> Result:
+        """The task's current ``result`` (``anyfitImages`` once done)."""
+        return self._run(self._query(task_id, cloudfront, "product_background"))
+
+    def voices(self, **filters: Any) -> Result:
+        """One page of voices: ``{total, pageNo, data}``; filters and paging as Topview names
+        them (``language=``, ``gender=``, ``pageNo=``, ``pageSize=``, ...)."""
+        return self._run(self._voices(filters))
+
+    def captions(self) -> list[Result]:
+        """Every caption style: ``[{captionId, thumbnail}]``."""
+        return self._run(self._captions())
 
     def remove_background_and_wait(
         self, product_image_file_id: str, notice_url: str | None = None, **wait: Any
@@ -357,9 +486,55 @@ class TopviewClient(_Base, SyncHTTP):
         """Credits left."""
         return self._run(self._credit())
 
+    # --- product avatar ------------------------------------------------------------------
+
+    def replace_product_image(
+        self, cutout_file_id: str, *, mode: str = "manual",
+        template_image_file_id: str | None = None, avatar_id: str | None = None,
+        location: Any = None, image_edit_prompt: str | None = None,
+        user_face_image_file_id: str | None = None, notice_url: str | None = None,
+    ) -> str:
+        """Put a cut-out (``bgRemovedImageFileId``) into a template image or an avatar's;
+        ``manual`` needs ``location`` (4 ``(x, y)`` points); returns the ``taskId``."""
+        return self._run(self._submit("replace_product_image_submit", _replace_body(
+            cutout_file_id, mode, template_image_file_id, avatar_id, location,
+            image_edit_prompt, user_face_image_file_id, notice_url)))
+
+    def query_replace_product_image(self, task_id: str, cloudfront: bool = False) -> Result:
+        return self._run(self._query(task_id, cloudfront, "replace_product_image"))
+
+    def image_to_video(
+        self, image_id: str, *, mode: str = "avatar2", tts_text: str | None = None,
+        voice_id: str | None = None, audio_file_id: str | None = None,
+        caption_id: str | None = None, notice_url: str | None = None,
+    ) -> str:
+        """A video of a replace result (``imageId``), scripted by ``tts_text`` + ``voice_id``
+        or by an uploaded ``audio_file_id``; returns the ``taskId``."""
+        return self._run(self._submit("image_to_video_submit", _video_body(
+            image_id, mode, tts_text, voice_id, audio_file_id, caption_id, notice_url)))
+
+    def query_image_to_video(self, task_id: str, cloudfront: bool = False) -> Result:
+        return self._run(self._query(task_id, cloudfront, "image_to_video"))
+
+    def public_avatars(
+        self, *, gender: str | None = None, category_ids: Any = None, ethnicity_ids: Any = None,
+        sorting_type: str | None = None, page_no: int = 1, page_size: int = 20,
+    ) -> Result:
+        """One page of product-avatar templates: ``{total, pageNo, pageSize, data}``."""
+        return self._run(self._lookup("public_avatar_query", _avatar_params(
+            gender, category_ids, ethnicity_ids, sorting_type, page_no, page_size)))
+
+    def avatar_categories(self) -> list[dict[str, str]]:
+        return self._run(self._lookup("avatar_category_list"))
+
     def download(self, url: str) -> bytes:
         """GET a result URL (presigned: no Topview headers)."""
         return self._run(self._download(url))
+
+    def check_notice_url(self, notice_url: str) -> bool:
+        """Ask Topview whether ``notice_url`` is a usable callback URL (``TopviewError`` 4000
+        when it is not)."""
+        return self._run(self._check_notice_url(notice_url))
 
 
 class AsyncTopviewClient(_Base, AsyncHTTP):
@@ -400,9 +575,36 @@ class AsyncTopviewClient(_Base, AsyncHTTP):
         *,
         cloudfront: bool = False,
         sleep: Callable[[float], Awaitable[object]] | None = None,
+        kind: str = "remove_background",
     ) -> Result:
         return await self._run(self._wait(task_id, timeout, interval, max_interval, backoff,
-                                          cloudfront), sleep)
+                                          cloudfront, kind), sleep)
+
+    async def product_background(
+        self,
+        product_image_without_background_file_id: str,
+        *,
+        mode: str = "image",
+        template_image_file_id: str | None = None,
+        template_id: str | None = None,
+        prompt: str | None = None,
+        aspect_ratio: str | None = None,
+        location: Any = None,
+        product_similarity: str | None = None,
+        notice_url: str | None = None,
+    ) -> str:
+        return await self._run(self._product_background(_product_background_body(
+            product_image_without_background_file_id, mode, template_image_file_id,
+            template_id, prompt, aspect_ratio, location, product_similarity, notice_url)))
+
+    async def query_product_background(self, task_id: str, cloudfront: bool = False) -> Result:
+        return await self._run(self._query(task_id, cloudfront, "product_background"))
+
+    async def voices(self, **filters: Any) -> Result:
+        return await self._run(self._voices(filters))
+
+    async def captions(self) -> list[Result]:
+        return await self._run(self._captions())
 
     async def remove_background_and_wait(
         self, product_image_file_id: str, notice_url: str | None = None, **wait: Any
@@ -412,5 +614,44 @@ class AsyncTopviewClient(_Base, AsyncHTTP):
     async def credit(self) -> float:
         return await self._run(self._credit())
 
+    # --- product avatar ------------------------------------------------------------------
+
+    async def replace_product_image(
+        self, cutout_file_id: str, *, mode: str = "manual",
+        template_image_file_id: str | None = None, avatar_id: str | None = None,
+        location: Any = None, image_edit_prompt: str | None = None,
+        user_face_image_file_id: str | None = None, notice_url: str | None = None,
+    ) -> str:
+        return await self._run(self._submit("replace_product_image_submit", _replace_body(
+            cutout_file_id, mode, template_image_file_id, avatar_id, location,
+            image_edit_prompt, user_face_image_file_id, notice_url)))
+
+    async def query_replace_product_image(self, task_id: str, cloudfront: bool = False) -> Result:
+        return await self._run(self._query(task_id, cloudfront, "replace_product_image"))
+
+    async def image_to_video(
+        self, image_id: str, *, mode: str = "avatar2", tts_text: str | None = None,
+        voice_id: str | None = None, audio_file_id: str | None = None,
+        caption_id: str | None = None, notice_url: str | None = None,
+    ) -> str:
+        return await self._run(self._submit("image_to_video_submit", _video_body(
+            image_id, mode, tts_text, voice_id, audio_file_id, caption_id, notice_url)))
+
+    async def query_image_to_video(self, task_id: str, cloudfront: bool = False) -> Result:
+        return await self._run(self._query(task_id, cloudfront, "image_to_video"))
+
+    async def public_avatars(
+        self, *, gender: str | None = None, category_ids: Any = None, ethnicity_ids: Any = None,
+        sorting_type: str | None = None, page_no: int = 1, page_size: int = 20,
+    ) -> Result:
+        return await self._run(self._lookup("public_avatar_query", _avatar_params(
+            gender, category_ids, ethnicity_ids, sorting_type, page_no, page_size)))
+
+    async def avatar_categories(self) -> list[dict[str, str]]:
+        return await self._run(self._lookup("avatar_category_list"))
+
     async def download(self, url: str) -> bytes:
         return await self._run(self._download(url))
+
+    async def check_notice_url(self, notice_url: str) -> bool:
+        return await self._run(self._check_notice_url(notice_url))

@@ -10,10 +10,11 @@ OpenAPI 3.1 document from them.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 from collections.abc import Iterator
-from functools import cache, lru_cache
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -110,22 +111,35 @@ def validator(provider: str, name: str) -> Draft202012Validator:
     return Draft202012Validator(schema, registry=_registry(provider))
 
 
-FLAT_CACHE_MAX_CHARS = 4096  # larger inputs (an imageBase64 body) are validated, not cached
-
-
 def errors(provider: str, name: str, instance: Any) -> list[ValidationError]:
-    """Every violation, most general first (shallowest path)."""
-    if (type(instance) is dict and all(type(v) is str for v in instance.values())
-            and sum(map(len, instance.values())) <= FLAT_CACHE_MAX_CHARS):
-        return list(_flat_errors(provider, name, tuple(instance.items())))
+    """Every violation, most general first (shallowest path).
+
+    ``jsonschema`` (pure Python) is the authority and writes the messages; a compiled
+    ``jsonschema-rs`` validator of the same schema answers the common case, valid input, first
+    (~1 us instead of ~100 us for a submit body, decision D163). Only its "valid" is trusted:
+    anything it refuses or cannot read is judged by ``jsonschema``, so the verdict and the
+    messages are ``jsonschema``'s whenever they matter (a test checks that the two never
+    disagree the other way)."""
+    fast = _fast_validator(provider, name)
+    if fast is not None:
+        with contextlib.suppress(Exception):  # a value it cannot take: jsonschema decides
+            if fast.is_valid(instance):
+                return []
     return _errors(provider, name, instance)
 
 
-@lru_cache(maxsize=4096)
-def _flat_errors(provider: str, name: str, items: tuple[tuple[str, str], ...]
-                 ) -> tuple[ValidationError, ...]:
-    """Query parameters repeat (a client polls the same taskId): validate each set once."""
-    return tuple(_errors(provider, name, dict(items)))
+@cache
+def _fast_validator(provider: str, name: str) -> Any:
+    """The compiled validator of ``name`` (None without ``jsonschema-rs``). Formats are
+    annotations, as for ``jsonschema`` without a format checker."""
+    try:
+        import jsonschema_rs
+    except ImportError:  # pragma: no cover - a dependency; the pure-Python path still works
+        return None
+    registry = jsonschema_rs.Registry(
+        [(load(provider, n)["$id"], load(provider, n)) for n in names(provider)])
+    return jsonschema_rs.validator_for(load(provider, name), registry=registry,
+                                       validate_formats=False)
 
 
 def _errors(provider: str, name: str, instance: Any) -> list[ValidationError]:
@@ -243,9 +257,19 @@ def _links(provider: str, name: str, op: dict[str, Any]) -> dict[str, Any]:
     """OpenAPI links from this operation's answer to the next call (a stateful run follows
     them). In ``operations.json`` a link names its target operation; here it gets that
     operation's OpenAPI ``operationId``."""
-    index = operations(provider)["operations"]
+    document = operations(provider)
+    index = document["operations"]
+    declared = dict(op.get("links", {}))
+    query = f"{name.removesuffix('_submit')}_query"
+    task_link = document.get("taskLink")
+    if (task_link and name.endswith("_submit") and query in index
+            and all(link["operationId"] != query for link in declared.values())):
+        # D125: every <x>_submit links to its <x>_query, with the provider's taskId pointer.
+        declared["QueryTask"] = {"operationId": query,
+                                 "parameters": task_link["parameters"],
+                                 "description": "Poll the task this submit accepted."}
     links = {}
-    for link_name, link in op.get("links", {}).items():
+    for link_name, link in declared.items():
         target = index.get(link["operationId"])
         if target is None or "methods" in target:
             raise ValueError(f"{provider}/{name}: link {link_name!r} needs a one-method "
@@ -269,8 +293,9 @@ def _operation(provider: str, name: str, op: dict[str, Any], method: str,
                 {"$ref": f"#/components/schemas/{a}"} for a in answers]}}},
         }},
     }
-    if op.get("links"):
-        operation["responses"]["200"]["links"] = _links(provider, name, op)
+    links = _links(provider, name, op)
+    if links:
+        operation["responses"]["200"]["links"] = links
     parameters = []
     if op.get("system"):
         parameters += _parameters(provider, op["system"], "query")

@@ -61,8 +61,23 @@ class FrontDoor:
         await self.fallback(scope, receive, send)
 
 
+class MockApp(Starlette):
+    """The Starlette app (admin, files, lifespan, ``app.state``) with the :class:`FrontDoor`
+    in front of it: provider traffic goes straight to its provider, without Starlette's
+    application and error-middleware layers (a provider answers every failure itself, in its
+    own shape; what escapes is uvicorn's 500 either way), D167."""
+
+    front_door: FrontDoor
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.front_door(scope, receive, send)
+
+    async def starlette(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await Starlette.__call__(self, scope, receive, send)
+
+
 def create_app(settings: Settings | None = None,
-               providers: list[Provider] | None = None) -> Starlette:
+               providers: list[Provider] | None = None) -> MockApp:
     """``providers``: the ones to serve (default: every provider the mock has; tests add
     test-only providers here)."""
     settings = settings or Settings()
@@ -108,11 +123,11 @@ def create_app(settings: Settings | None = None,
                          Route("/__admin/health", health, methods=["GET"]),
                          Mount("/__admin", app=lazy_admin),
                          *files_routes.routes(engine)]
-    app = Starlette(routes=routes, lifespan=engine.lifespan)  # the scheduler's timer (D91)
+    app = MockApp(routes=routes, lifespan=engine.lifespan)  # the scheduler's timer (D91)
     app.state.engine = engine
     app.state.settings = settings
-    app.add_middleware(
-        FrontDoor,
+    app.front_door = FrontDoor(
+        app.starlette,
         providers={p.prefix.strip("/"): p.app(engine) for p in providers},
         hosts={host: p.prefix.strip("/") for p in providers for host in p.hosts})
     return app

@@ -21,6 +21,8 @@ from bgmock.server.settings import Settings, plain, resolve_sources
 # tests/test_settings_cli.py checks the two agree.
 PROVIDERS = (("Topview", "/topview"), ("Aidge", "/aidge"))
 EXIT_SETTINGS, EXIT_LISTEN = 2, 3
+# What imaging workers import before the first job (their forkserver imports it once).
+IMAGING_PRELOAD = ("bgmock.server.app", "numpy")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -63,6 +65,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-level", dest="log_level",
                        choices=["critical", "error", "warning", "info", "debug"],
                        help=f"log level (BGMOCK_LOG_LEVEL, default {d.log_level})")
+    serve.add_argument("--access-log", dest="access_log", action="store_true", default=None,
+                       help="log one line per request at info level (BGMOCK_ACCESS_LOG; "
+                            "default off: GET /__admin/requests has every request)")
     limits = serve.add_argument_group(
         "connection limits", "a long-running shared mock's guards (also BGMOCK_<NAME>)")
     limits.add_argument("--max-connections", dest="max_connections",
@@ -77,6 +82,9 @@ def _parser() -> argparse.ArgumentParser:
     limits.add_argument("--shutdown-timeout", dest="shutdown_timeout",
                         help="seconds in-flight requests get on SIGTERM "
                              f"(default {d.shutdown_timeout:g})")
+    serve.add_argument("--imaging-processes", dest="imaging_processes",
+                       help="worker processes for image work (BGMOCK_IMAGING_PROCESSES; "
+                            "default: one per core; 0: threads of the server process)")
 
     openapi = commands.add_parser("openapi", help="print a provider's OpenAPI 3.1 document")
     openapi.add_argument("provider")
@@ -114,7 +122,16 @@ def serve(settings: Settings, accounts_from: str = "accounts") -> int:
     # turns a graceful stop into exit status 0 instead of death by signal.
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: None)
-    server.run(app, settings, sockets)
+    from bgmock.server.core import imaging, workers
+
+    processes = settings.imaging_processes
+    workers.configure(workers.cores() if processes is None else processes,
+                      preload=IMAGING_PRELOAD,  # started on the first image job (D150)
+                      setup=imaging.worker_setup)
+    try:
+        server.run(app, settings, sockets)
+    finally:
+        workers.shutdown()  # no worker outlives the server
     return 0
 
 

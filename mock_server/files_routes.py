@@ -15,6 +15,7 @@ from bgmock.server.core import fileurls
 from bgmock.server.core.engine import Engine
 from bgmock.server.core.files import Denied, StoredObject, request_id
 from bgmock.server.core.httputil import allow_header
+from bgmock.server.core.imaging import ImageError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, request_response
@@ -36,7 +37,11 @@ def _denied(exc: Denied) -> Response:
 async def _send(obj: StoredObject | None, key: str) -> Response:
     if obj is None:
         return _xml_error(404, "NoSuchKey", "The specified key does not exist.", Key=key)
-    data = await obj.read()
+    try:
+        data = await obj.read()  # a lazy object is made now, by an imaging worker
+    except ImageError:  # its worker was lost (D150): the storage's own server error
+        return _xml_error(500, "InternalError",
+                          "We encountered an internal error. Please try again.")
     return Response(data, media_type=obj.content_type,
                     headers={"ETag": f'"{hashlib.md5(data).hexdigest()}"',
                              "Cache-Control": "private, max-age=0"})

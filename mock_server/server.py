@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import socket
@@ -57,39 +58,55 @@ class LimitedHttpTools(HttpToolsProtocol):
         self._head_seen = 0         # request target + headers, as the parser hands them over
         self._header_count = 0
         self._refused: str | None = None
+        # When the head being waited for began (loop time); None while none is awaited.
+        self._head_since: float | None = None
+        self._head_limit = self.head_timeout
         self._head_timer: asyncio.TimerHandle | None = None
 
     # -- connection -------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        over_cap = len(self.connections) > self.max_connections
-        self._arm(min(self.head_timeout, OVER_CAP_TIMEOUT) if over_cap else self.head_timeout)
+        if len(self.connections) > self.max_connections:
+            self._head_limit = min(self.head_timeout, OVER_CAP_TIMEOUT)
+        self._head_since = self.loop.time()
+        self._head_timer = self.loop.call_later(self._head_limit, self._head_check)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
         super().connection_lost(exc)
-
-    def _arm(self, seconds: float) -> None:
-        if self._head_timer is None:
-            self._head_timer = self.loop.call_later(seconds, self._head_timed_out)
 
     def _disarm(self) -> None:
         if self._head_timer is not None:
             self._head_timer.cancel()
             self._head_timer = None
 
-    def _head_timed_out(self) -> None:
+    def _head_check(self) -> None:
+        """One timer per connection, not one per request (D161): a request only stamps when its
+        head began; the timer closes a connection whose head is late and otherwise comes back
+        when the current head would be due (or a whole timeout later, when none is awaited)."""
         self._head_timer = None
-        if self.cycle is not None and not self.cycle.response_complete:
-            self._arm(self.head_timeout)  # a pipelined head waits for the answer before it
-        elif not self.transport.is_closing():
-            self.transport.close()
+        if self.transport.is_closing():
+            return
+        now, since = self.loop.time(), self._head_since
+        if since is not None and now - since >= self._head_limit:
+            if self.cycle is not None and not self.cycle.response_complete:
+                self._head_since = since = now  # a pipelined head waits for the answer first
+            else:
+                self.transport.close()
+                return
+        due = self._head_limit if since is None else since + self._head_limit - now
+        self._head_timer = self.loop.call_later(due, self._head_check)
 
     # -- bytes in ---------------------------------------------------------------------------
     def data_received(self, data: bytes) -> None:
         if self._refused is not None:
             return  # lingering after a 431: drop the rest
         self._unset_keepalive_if_required()
+        if len(data) <= SLICE:  # the usual case: a whole request (or the rest of one) at once
+            in_head = self._in_head
+            if self._feed(data) and in_head and self._in_head:
+                self._count_fed(len(data))
+            return
         while data:
             in_head = self._in_head
             if in_head:  # an unfinished head is fed in slices, counted as it goes
@@ -98,11 +115,16 @@ class LimitedHttpTools(HttpToolsProtocol):
                 piece, data = data, b""
             if not self._feed(piece):
                 return
-            if in_head and self._in_head:
-                self._head_fed += len(piece)
-                if self._head_fed > self.max_head_bytes:
-                    self._refuse(f"request head over {self.max_head_bytes} bytes")
-                    return
+            if in_head and self._in_head and not self._count_fed(len(piece)):
+                return
+
+    def _count_fed(self, size: int) -> bool:
+        """Count ``size`` bytes fed while the head stays unfinished; False once over the cap."""
+        self._head_fed += size
+        if self._head_fed > self.max_head_bytes:
+            self._refuse(f"request head over {self.max_head_bytes} bytes")
+            return False
+        return True
 
     def _feed(self, piece: bytes) -> bool:
         """Parse ``piece`` as uvicorn does; False when the connection is done with."""
@@ -136,26 +158,28 @@ class LimitedHttpTools(HttpToolsProtocol):
             self.transport.write_eof()
         self.loop.call_later(LINGER, self.transport.close)
 
-    # -- parser callbacks -------------------------------------------------------------------
+    # -- parser callbacks (hot: each runs per request or per header) -------------------------
     def on_message_begin(self) -> None:
-        super().on_message_begin()
+        _on_message_begin(self)
         self._in_head = True
-        self._arm(self.head_timeout)
+        self._head_since = self.loop.time()
 
     def on_message_complete(self) -> None:
         self._in_head = True  # whatever follows is the next request's head
-        super().on_message_complete()
+        _on_message_complete(self)
 
     def on_url(self, url: bytes) -> None:
         self._head_seen += len(url)
-        self._check_head()
-        super().on_url(url)
+        if self._head_seen > self.max_head_bytes:
+            self._check_head()
+        _on_url(self, url)
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._head_seen += len(name) + len(value) + 4
         self._header_count += 1
-        self._check_head()
-        super().on_header(name, value)
+        if self._head_seen > self.max_head_bytes or self._header_count > self.max_headers:
+            self._check_head()
+        _on_header(self, name, value)
 
     def _check_head(self) -> None:
         if self._head_seen > self.max_head_bytes:
@@ -167,14 +191,14 @@ class LimitedHttpTools(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._in_head = False
+        self._head_since = None
         self._head_fed = self._head_seen = self._header_count = 0
-        self._disarm()
         if len(self.connections) <= self.max_connections:
-            super().on_headers_complete()
+            _on_headers_complete(self)
             return
         app, self.app = self.app, self._overloaded
         try:
-            super().on_headers_complete()
+            _on_headers_complete(self)
         finally:
             self.app = app
 
@@ -185,6 +209,14 @@ class LimitedHttpTools(HttpToolsProtocol):
             (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
             (b"retry-after", b"1"), (b"connection", b"close")]})
         await send({"type": "http.response.body", "body": body})
+
+
+# uvicorn's callbacks, called directly: ``super()`` costs a lookup per header on the hot path
+_on_message_begin = HttpToolsProtocol.on_message_begin
+_on_message_complete = HttpToolsProtocol.on_message_complete
+_on_url = HttpToolsProtocol.on_url
+_on_header = HttpToolsProtocol.on_header
+_on_headers_complete = HttpToolsProtocol.on_headers_complete
 
 
 def protocol_class(settings: Settings, max_connections: int | None = None) -> type:
@@ -271,12 +303,13 @@ def config(app: Any, settings: Settings) -> uvicorn.Config:
         http=protocol_class(settings),
         timeout_keep_alive=settings.keep_alive_timeout,  # type: ignore[arg-type]
         timeout_graceful_shutdown=settings.shutdown_timeout,  # type: ignore[arg-type]
-        # below info the lines are dropped anyway: skip building them
-        access_log=settings.log_level in ("info", "debug"))
+        # off unless asked (D160); below info the lines would be dropped anyway
+        access_log=settings.access_log and settings.log_level in ("info", "debug"))
 
 
 def run(app: Any, settings: Settings, sockets: list[socket.socket]) -> None:
     """Serve ``app`` on the bound ``sockets`` until SIGTERM/SIGINT."""
     uvicorn_config = config(app, settings)  # sets up logging, so the cap can warn
+    gc.freeze()  # start-up's objects (modules, contracts, fixtures) out of every GC pass (D166)
     uvicorn_config.http = protocol_class(settings, connection_cap(settings.max_connections))
     Server(uvicorn_config, app.state.engine).run(sockets=sockets)

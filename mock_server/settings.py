@@ -58,6 +58,9 @@ class CoreSettings:
     # When set, /__admin needs `Authorization: Bearer <token>`.
     admin_token: str | None = None
     log_level: str = "info"
+    # One log line per request (uvicorn's access log); off by default: the journal records
+    # every request, and the line per request costs a third of the hot path's throughput (D160).
+    access_log: bool = False
     max_upload_bytes: int = 50 * MiB
     max_image_bytes: int = 20 * MiB
     max_image_pixels: int = 36_000_000
@@ -76,6 +79,16 @@ class CoreSettings:
     header_timeout: float = 10.0                # a request's head must arrive within this
     keep_alive_timeout: float = 65.0            # above clients' pool expiry (httpx/node 5 s)
     shutdown_timeout: float = 5.0               # grace period for in-flight requests
+    # Outbound callbacks (core/webhooks.py, D110-D113): retry waits in mock seconds, the
+    # per-attempt timeout (wall seconds), an optional host allowlist, the bounds.
+    webhook_retries: tuple[float, ...] = (5.0, 30.0, 120.0)
+    webhook_timeout: float = 5.0
+    webhook_allowlist: tuple[str, ...] = ()     # empty: any host (localhost included)
+    webhook_concurrency: int = 16
+    webhook_queue: int = 1000
+    webhook_journal_size: int = 1000
+    # `bgmock serve`'s image work (D150): worker processes; None: one per core, 0: threads.
+    imaging_processes: int | None = None
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -150,6 +163,15 @@ def _accounts(value: Any) -> dict[str, list[dict[str, Any]]]:
     return value
 
 
+def _retries(value: Any) -> tuple[float, ...]:
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        raise ValueError(f"expected a list of seconds, got {_show(value)}")
+    if len(value) > 10:
+        raise ValueError("more than 10 retries")
+    wait = number(0, 86400)
+    return tuple(float(wait(item)) for item in value)
+
+
 BYTES = integer(1, 64 * GiB)
 CHECKS: dict[str, Check] = {
     "host": text(253),
@@ -162,6 +184,7 @@ CHECKS: dict[str, Check] = {
     "public_url": _url,
     "admin_token": text(256, optional=True),
     "log_level": choice("critical", "error", "warning", "info", "debug"),
+    "access_log": boolean,
     "max_upload_bytes": BYTES,
     "max_image_bytes": BYTES,
     "max_image_pixels": integer(1, 1_000_000_000),
@@ -177,6 +200,13 @@ CHECKS: dict[str, Check] = {
     "header_timeout": number(0, 3600, above=True),
     "keep_alive_timeout": number(0, 3600, above=True),
     "shutdown_timeout": number(0, 3600, above=True),
+    "webhook_retries": _retries,
+    "webhook_timeout": number(0, 300, above=True),
+    "webhook_allowlist": _hosts,
+    "webhook_concurrency": integer(1, 1000),
+    "webhook_queue": integer(1, 1_000_000),
+    "webhook_journal_size": integer(1, 1_000_000),
+    "imaging_processes": integer(0, 64, optional=True),
 }
 CHECKS.update({f"{provider}_{name}": check for provider, record in PROVIDER_SETTINGS.items()
                for name, check in record.CHECKS.items()})
@@ -195,8 +225,14 @@ def _parse_text(name: str, raw: str) -> Any:
             return json.loads(raw)
         except (ValueError, RecursionError) as exc:
             raise ValueError(f"not valid JSON: {exc}") from None
-    if name == "fetch_allowlist":
-        return [part.strip() for part in raw.split(",") if part.strip()]
+    if name in ("fetch_allowlist", "webhook_allowlist", "webhook_retries"):
+        parts = [part.strip() for part in raw.split(",") if part.strip()]
+        if name != "webhook_retries":
+            return parts
+        try:
+            return [float(part) for part in parts]
+        except ValueError:
+            raise ValueError(f"expected seconds separated by commas, got {_show(raw)}") from None
     if isinstance(default, bool):
         lowered = stripped.lower()
         if lowered in ("1", "true", "yes", "on"):
@@ -204,8 +240,8 @@ def _parse_text(name: str, raw: str) -> Any:
         if lowered in ("0", "false", "no", "off", ""):
             return False
         raise ValueError(f"expected a boolean (true/false), got {_show(raw)}")
-    if isinstance(default, int) or name == "seed":
-        if name == "seed" and stripped.lower() in ("", "none"):
+    if isinstance(default, int) or name in ("seed", "imaging_processes"):
+        if name in ("seed", "imaging_processes") and stripped.lower() in ("", "none"):
             return None
         try:
             return int(stripped)

@@ -39,6 +39,10 @@ from PIL import Image
 from bgmock import contracts
 from tests.harness import answer_check, operations_of
 from tests.recording import AsyncRecorder, Recorder
+from tests.test_client_product_avatar import (
+    exercise_product_avatar,
+    exercise_product_avatar_async,
+)
 
 SUBMIT_OP = "remove_background_submit"
 QUERY_OP = "remove_background_query"
@@ -121,6 +125,7 @@ def assert_cutout(cutout_png: bytes, mask_png: bytes, result: dict[str, Any]) ->
 
 def test_flow_in_process(bgmock: InProcessMock, recorder: Recorder, topview: TopviewClient):
     before = topview.credit()
+    assert topview.check_notice_url("http://127.0.0.1:9/topview-callback") is True
     file_id = topview.upload(image())
     task_id = topview.remove_background(file_id)
     sleeper = Sleeper(bgmock)
@@ -149,6 +154,11 @@ def test_flow_in_process(bgmock: InProcessMock, recorder: Recorder, topview: Top
     queries = recorder.requests(QUERY_OP)
     assert len(queries) == 3
     assert all(q.url.params["needCloudFrontUrl"] == "false" for q in queries)
+    exercise_product_avatar(topview)  # the product-avatar operations (issue 9)
+    topview.voices(pageSize=5)
+    topview.captions()
+    topview.query_product_background(topview.product_background(
+        result["bgRemovedImageFileId"], mode="prompt", prompt="a shelf"))
     # Every answer the client saw matched its contract.
     assert {f"{op}.response" for op in OPERATIONS} <= set(recorder.validated)
 
@@ -664,6 +674,7 @@ def test_async_flow():
             DEMO_UID, DEMO_API_KEY, mock.url("topview"), transport=recorder
         ) as topview:
             before = await topview.credit()
+            assert await topview.check_notice_url("https://app.example/topview") is True
             file_id = await topview.upload(image())
             task_id = await topview.remove_background(file_id)
             result = await topview.wait(task_id, sleep=sleep)
@@ -677,6 +688,11 @@ def test_async_flow():
             again = await topview.query_remove_background(task_id, cloudfront=True)
             assert "/files/cf/" in again["bgRemovedImagePath"]
             assert open_image(await topview.download(again["bgRemovedImagePath"])).mode == "RGBA"
+            await exercise_product_avatar_async(topview)  # no downloads (issue 9)
+            await topview.voices(pageSize=5)
+            await topview.captions()
+            await topview.query_product_background(await topview.product_background(
+                result["bgRemovedImageFileId"], mode="prompt", prompt="a shelf"))
         assert topview.http.is_closed
         await admin.aclose()
         storage = [r for r, _ in recorder.sync.exchanges if "/files/" in r.url.path]

@@ -16,7 +16,8 @@ from tests.docs_examples import DOCS, DocsExample, load
 
 TOPVIEW_DOCS = ["000_c9e614f3311d5d02.txt", "001_366e2b3b0c003057.txt"]
 EXAMPLES = [example for name in TOPVIEW_DOCS for example in load(name)]
-SERVED = [e for e in EXAMPLES if e.operation("topview")]
+SERVED = EXAMPLES
+CASES = [pytest.param(e, id=e.id) for e in EXAMPLES]
 
 
 def _request_params(example: DocsExample) -> Any:
@@ -32,19 +33,22 @@ def _replay(mock: InProcessMock, example: DocsExample) -> httpx.Response:
 
 def test_the_docs_examples_are_found() -> None:
     assert len(EXAMPLES) == 14            # every curl with a response in both pages
-    assert len(SERVED) == 4               # the remove-background submit/query pairs
+    # remove background (4), product background (4), replace product image (4), image2Video (2)
+    assert all(e.operation("topview") for e in SERVED)       # every one is served
 
 
-@pytest.mark.parametrize("example", SERVED, ids=lambda e: e.id)
+@pytest.mark.parametrize("example", CASES)
 def test_docs_example_validates_against_its_contract(example: DocsExample) -> None:
     operation = example.operation("topview")
+    assert operation is not None, f"{example.path} is not served"
     contracts.validate("topview", f"{operation}.request", _request_params(example))
     contracts.validate("topview", f"{operation}.response", example.response)
 
 
-@pytest.mark.parametrize("example", SERVED, ids=lambda e: e.id)
+@pytest.mark.parametrize("example", CASES)
 def test_docs_example_works_against_a_fresh_mock(example: DocsExample) -> None:
     operation = example.operation("topview")
+    assert operation is not None, f"{example.path} is not served"
     mock = InProcessMock()
     try:
         response = _replay(mock, example)
@@ -63,6 +67,13 @@ def test_docs_example_works_against_a_fresh_mock(example: DocsExample) -> None:
         cloudfront = example.query.get("needCloudFrontUrl") == "true"
         assert ("Key-Pair-Id=" in answered["bgRemovedImagePath"]) is cloudfront
         assert ("X-Amz-Signature=" in answered["maskImagePath"]) is not cloudfront
+    if operation == "product_background_query":  # the docs' finished task: one composite
+        assert answered["taskId"] == documented["taskId"]
+        assert answered["status"] == documented["status"] == "success"
+        assert len(answered["anyfitImages"]) == len(documented["anyfitImages"]) == 1
+        assert "X-Amz-Signature=" in answered["anyfitImages"][0]["url"]  # bare flag: S3 form
+    if operation.endswith("_submit"):
+        assert answered["status"] == "success" and answered["errorMsg"] is None
 
 
 def test_the_docs_flow_runs_in_sequence_on_one_mock() -> None:
@@ -72,12 +83,14 @@ def test_the_docs_flow_runs_in_sequence_on_one_mock() -> None:
         for example in SERVED:
             body = _replay(mock, example).json()
             assert body["code"] == "200"
-            for key in ("bgRemovedImagePath", "maskImagePath"):
-                if key in body["result"]:
-                    with mock.client() as http:
-                        image = http.get(body["result"][key])
-                    assert image.status_code == 200
-                    assert image.content.startswith(b"\x89PNG")
+            urls = [body["result"][key] for key in ("bgRemovedImagePath", "maskImagePath")
+                    if key in body["result"]]
+            urls += [image["url"] for image in body["result"].get("anyfitImages", [])]
+            for url in urls:
+                with mock.client() as http:
+                    image = http.get(url)
+                assert image.status_code == 200
+                assert image.content.startswith(b"\x89PNG")
     finally:
         mock.close()
 

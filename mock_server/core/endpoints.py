@@ -21,6 +21,7 @@ from bgmock.server.core.edge import (
     read_json_body,
     read_params,
 )
+from bgmock.server.core.jsonbody import FastJSONResponse
 from bgmock.server.core.pipeline import (
     Call,
     ControlError,
@@ -32,7 +33,7 @@ from bgmock.server.core.pipeline import (
     SpecBase,
 )
 
-__all__ = ["Call", "ControlError", "Handler", "Headers", "Incoming", "Outcome", "ProviderApp",
-           "ProviderError", "Spec", "SpecBase", "Unreadable", "base_url", "control_error",
-           "headers_of", "parse_json", "query_of", "read_body", "read_json_body",
-           "read_params"]
+__all__ = ["Call", "ControlError", "FastJSONResponse", "Handler", "Headers", "Incoming",
+           "Outcome", "ProviderApp", "ProviderError", "Spec", "SpecBase", "Unreadable",
+           "base_url", "control_error", "headers_of", "parse_json", "query_of", "read_body",
+           "read_json_body", "read_params"]

@@ -20,6 +20,7 @@ from bgmock.server.core.scheduler import Scheduler
 from bgmock.server.core.tasks import TaskEngine
 from bgmock.server.core.timeline import Timeline
 from bgmock.server.core.urlregistry import RemoteUrls
+from bgmock.server.core.webhooks import Webhooks, WebhookSettings
 from bgmock.server.settings import Settings
 
 if TYPE_CHECKING:
@@ -60,6 +61,7 @@ class Engine:
         if hasattr(self, "tasks"):
             self.scheduler.close()
             self.tasks.close()
+            self.webhooks.close()  # pending callbacks dropped, attempts in flight cancelled
         if not keep_clock:
             self.clock = Clock(self.settings.clock, self.settings.speed)
         self.timeline = Timeline()  # task ends and record lifetimes on the mock clock
@@ -73,6 +75,7 @@ class Engine:
         self.remote = RemoteUrls()  # registered remote URLs (D66)
         self.journal = Journal(self.settings.journal_size)
         self.rates = RateLimiter(self.clock)
+        self.webhooks = Webhooks(self.clock, self.timeline, webhook_settings(self.settings))
         self.state: dict[str, Any] = {}
         for provider in self.providers:
             self.state[provider.name] = provider.fresh_state()
@@ -106,6 +109,13 @@ class Engine:
         self.stopping = True
         for done in list(self._pauses):
             done.get_loop().call_soon_threadsafe(_finish, done)
+        self.webhooks.close()  # a slow receiver never holds the shutdown
+
+
+def webhook_settings(settings: Settings) -> WebhookSettings:
+    return WebhookSettings(settings.webhook_retries, settings.webhook_timeout,
+                           settings.webhook_allowlist, settings.webhook_concurrency,
+                           settings.webhook_queue, settings.webhook_journal_size)
 
 
 def _finish(future: asyncio.Future[None]) -> None:

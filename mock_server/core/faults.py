@@ -11,6 +11,10 @@ Syntax (both places): directives joined by ``;``::
     delay=<seconds>            answer latency (wall-clock seconds)
     delay=<low>..<high>        ... drawn uniformly between the bounds for each request
     probability=<p>            the fault applies to a request with probability p (0..1)
+    webhook=drop               the task's callback is never sent (journaled as dropped)
+    webhook=duplicate          ... is sent twice
+    webhook=delay=<seconds>    ... starts this many mock seconds late (divided by --speed)
+    webhook=fail               ... its first attempt counts as failed (not sent); retries follow
 
 Task directives act on submit operations; ``error`` and ``delay`` act on any operation. A rule
 matches by provider, operation (``*`` for all) and optionally account key, for ``count`` requests
@@ -44,6 +48,8 @@ class Fault(TaskPlan):
     delay: float = 0.0
     delay_max: float | None = None     # with ``delay``: a uniform range ``delay..delay_max``
     probability: float = 1.0
+    webhook: str | None = None         # drop | duplicate | delay | fail (core.webhooks, D113)
+    webhook_delay: float = 0.0         # with ``webhook=delay=<s>``: mock seconds
 
     def merged(self, override: Fault) -> Fault:
         """This fault with every directive ``override`` sets taken from it."""
@@ -62,7 +68,7 @@ class Fault(TaskPlan):
         return self.resolved(lifecycle)
 
     def describe(self) -> str:
-        if self == NO_FAULT:  # nearly every request: skip the per-field walk
+        if self is NO_FAULT or self == NO_FAULT:  # nearly every request: no per-field walk
             return ""
         return ";".join(_render(name, getattr(self, name), self) for name in DESCRIBED
                         if (getattr(self, name) != getattr(NO_FAULT, name)
@@ -81,7 +87,8 @@ class Fault(TaskPlan):
 
 
 # The directives ``describe`` writes, in this order (messages and states stay out of it).
-DESCRIBED = ("error", "fail", "fail_at", "stuck", "polls", "duration", "delay", "probability")
+DESCRIBED = ("error", "fail", "fail_at", "stuck", "polls", "duration", "delay", "probability",
+             "webhook")
 NO_FAULT = Fault()
 
 
@@ -92,6 +99,8 @@ def _render(name: str, value: Any, fault: Fault) -> str:
         return "stuck"
     if name == "delay" and fault.delay_max is not None:
         return f"delay={value}..{fault.delay_max}"
+    if name == "webhook" and value == "delay":
+        return f"webhook=delay={fault.webhook_delay}"
     return f"{name}={value}"
 
 
@@ -101,14 +110,20 @@ MAX_DELAY = 60.0                 # seconds of wall-clock latency per request
 MAX_DURATION = 30 * 86400.0      # seconds of task time
 MAX_POLLS = 10**6
 MAX_TEXT = 200                   # characters of an error code, state or failure message
+MAX_WEBHOOK_DELAY = 86400.0      # mock seconds a callback may be held back
+WEBHOOK_MODES = ("drop", "duplicate", "fail")
 RANGES: dict[str, tuple[float, float]] = {
     "delay": (0.0, MAX_DELAY), "duration": (0.0, MAX_DURATION),
     "polls": (1, MAX_POLLS), "probability": (0.0, 1.0),
+    "webhook=delay": (0.0, MAX_WEBHOOK_DELAY),
 }
 
 
 def _short(value: str) -> str:
-    return value if len(value) <= 20 else value[:20] + "..."
+    """At most 20 characters of ``value``, anything not printable ASCII as ``?`` (its repr
+    would otherwise grow up to tenfold: ``\\U000111f5``)."""
+    shown = "".join(c if c.isascii() and c.isprintable() else "?" for c in value[:20])
+    return shown if len(value) <= 20 else shown + "..."
 
 
 def _number(name: str, value: str | None, kind: type) -> Any:
@@ -144,6 +159,20 @@ def _delay(value: str | None) -> dict[str, float | None]:
     return {"delay": _number("delay", value, float), "delay_max": None}
 
 
+def _webhook(value: str | None) -> dict[str, Any]:
+    """``drop``, ``duplicate``, ``fail`` or ``delay=<seconds>``."""
+    mode, _, raw = (value or "").partition("=")
+    mode = mode.strip().lower()
+    if mode == "delay":
+        return {"webhook": "delay",
+                "webhook_delay": _number("webhook=delay",
+                                         raw.strip() if "=" in (value or "") else None, float)}
+    if mode in WEBHOOK_MODES and not raw:
+        return {"webhook": mode, "webhook_delay": 0.0}
+    raise FaultSyntaxError(f"webhook={_short(value or '')!r}: one of drop, duplicate, fail, "
+                           "delay=<seconds>")
+
+
 def parse(text: str) -> Fault:
     """Parse ``error=4100;delay=0.2``; raises :class:`FaultSyntaxError`."""
     values: dict[str, Any] = {}
@@ -171,10 +200,12 @@ def parse(text: str) -> Fault:
             values[name] = _number(name, value, float)
         elif name == "delay":
             values.update(_delay(value))
+        elif name == "webhook":
+            values.update(_webhook(value))
         else:
             raise FaultSyntaxError(
                 f"unknown directive {_short(name)!r} (error, fail, fail_at, stuck, polls, "
-                "duration, delay, probability)")
+                "duration, delay, probability, webhook)")
     return Fault(**values)
 
 

@@ -29,7 +29,18 @@ def clip(text: str, limit: int = FIELD_MAX) -> tuple[str, bool]:
     return f"{text[:limit]}... [{len(text) - limit} more characters]", True
 
 
+_FIELD_NAMES = frozenset(FIELDS)
+_SCALARS = (bool, int, float, type(None))
+
+
 def _bounded_detail(detail: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    if len(detail) <= 2:  # the usual extras (a task id, a problem): kept as they are if small
+        for name, value in detail.items():
+            if type(name) is not str or len(name) > 64 or name in _FIELD_NAMES or not (
+                    type(value) in _SCALARS or (type(value) is str and len(value) <= FIELD_MAX)):
+                break
+        else:
+            return detail, False
     kept: dict[str, Any] = {}
     budget, cut = DETAIL_MAX, False
     for index, (name, value) in enumerate(detail.items()):

@@ -37,9 +37,16 @@ def plan(fault: Fault, lifecycle: Lifecycle) -> TaskPlan:
     """The task plan a request's fault gives; a plan that does not fit the states is a mistake
     in the mock's controls (D2)."""
     try:
-        return fault.plan(lifecycle)
+        return _plan(fault, lifecycle)
     except ValueError as exc:
         raise ControlError(f"X-Mock-Fault: {exc}") from exc
+
+
+@lru_cache(maxsize=256)
+def _plan(fault: Fault, lifecycle: Lifecycle) -> TaskPlan:
+    """Plans are immutable and nearly every request has the same (no fault): work each out
+    once. Bounded: a client can vary its ``X-Mock-Fault`` without end."""
+    return fault.plan(lifecycle)
 
 
 async def admit(engine: Engine, kind: TaskKind, account: Account, cost: float) -> None:

@@ -61,7 +61,10 @@ async def image_bytes(engine: Engine, url: str, base_url: str) -> bytes:
                                   dict(parse_qsl(parts.query, keep_blank_values=True)))
         except (Denied, fileurls.Missing) as exc:
             raise RemoteImageError(f"the URL gives no file: {exc}") from exc
-        return await obj.read()
+        try:
+            return await obj.read()
+        except imaging.ImageError as exc:  # a lazy object whose worker was lost (D150)
+            raise RemoteImageError("the URL's file could not be made") from exc
     registered = engine.remote.get(url)
     if registered is not None:
         return _registered(registered, engine.settings.max_image_bytes)
@@ -71,7 +74,10 @@ async def image_bytes(engine: Engine, url: str, base_url: str) -> bytes:
     settings = engine.settings
     if settings.allow_fetch and host_allowed(hostname, settings.fetch_allowlist):
         return await _fetch(url, settings.fetch_timeout, settings.max_image_bytes)
-    return await imaging.offload(synthetic_jpeg, url)
+    try:
+        return await imaging.offload(synthetic_jpeg, url)
+    except imaging.ImageError as exc:  # its worker was lost (D150)
+        raise RemoteImageError("the synthetic image could not be made") from exc
 
 
 def _registered(entry: Registered, limit: int) -> bytes:

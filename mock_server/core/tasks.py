@@ -14,6 +14,8 @@ dropped ``Lifecycle.retention`` seconds after it ended (fixtures are kept for ev
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
@@ -93,6 +95,11 @@ class TaskEngine:
         self.listeners: list[Listener] = []  # told of every task's end, after its own
         self.closed = False
         self._open: dict[tuple[str, str], dict[str, Task]] = {}
+        # Per owner, the open tasks' ends in time order, so that admission looks only at the
+        # tasks whose time is up, not at every open one (D165).
+        self._ends: dict[tuple[str, str], list[tuple[float, int, str]]] = {}
+        self._ripe: dict[tuple[str, str], dict[str, Task]] = {}  # time up, work still running
+        self._seq = itertools.count()
 
     def create(self, *, id: str, provider: str, operation: str, owner: str,
                lifecycle: Lifecycle, plan: TaskPlan, payload: dict[str, Any],
@@ -111,6 +118,8 @@ class TaskEngine:
         task.due_at = self._due_at(task)
         if task.due_at is not None:
             self.timeline.at(task.due_at, self._due, task)
+            heapq.heappush(self._ends.setdefault((provider, owner), []),
+                           (task.due_at, next(self._seq), task.id))
         return task
 
     def add_finished(self, task: Task) -> Task:
@@ -156,27 +165,44 @@ class TaskEngine:
     def unfinished(self, provider: str, owner: str) -> int:
         """How many of ``owner``'s tasks are not terminal now, without awaiting anything, so that
         admission (count, then create) cannot interleave with another submit. A task whose time
-        is up and whose work is done is finished on the spot; one whose work still runs counts."""
-        pending = 0
-        for task in self.open_tasks(provider, owner):
-            state = self._planned_state(task)
-            if state is not None:
-                task.status = state
-                pending += 1
-            elif task.plan.fail or task.work is None or task.work.done():
+        is up and whose work is done is finished on the spot; one whose work still runs counts.
+        Only tasks whose time is up are looked at: the cost does not grow with open tasks."""
+        for task in self._ripened(provider, owner):
+            if task.plan.fail or task.work is None or task.work.done():
                 self._conclude(task)
-            else:
-                pending += 1
-        return pending
+        return len(self._open.get((provider, owner), ()))
 
     async def catch_up(self, provider: str | None = None, owner: str | None = None) -> int:
         """Bring unfinished tasks up to now (their listeners settle credits); returns how many
-        are still unfinished. Looks only at unfinished tasks, never at history."""
+        are still unfinished. Looks only at the tasks whose time is up, never at history."""
+        if provider is None or owner is None:
+            keys = [key for key in list(self._open) if provider in (None, key[0])
+                    and owner in (None, key[1])]
+        else:
+            keys = [(provider, owner)]
         pending = 0
-        for task in self.open_tasks(provider, owner):
-            if not task.finished and (await self.observe(task)) in task.lifecycle.pending:
-                pending += 1
+        for key in keys:
+            for task in self._ripened(*key):
+                await self.observe(task)
+            pending += len(self._open.get(key, ()))
         return pending
+
+    def _ripened(self, provider: str, owner: str) -> list[Task]:
+        """``owner``'s open tasks whose time is up: those found before whose work still runs,
+        and those whose end time has passed since."""
+        key = (provider, owner)
+        ripe = self._ripe.get(key)
+        ends = self._ends.get(key)
+        if ends:
+            now, bucket = self.clock.now(), self._open.get(key, {})
+            while ends and ends[0][0] <= now:
+                task = bucket.get(heapq.heappop(ends)[2])
+                if task is not None:
+                    ripe = self._ripe.setdefault(key, {})
+                    ripe[task.id] = task
+            if not ends:
+                del self._ends[key]
+        return list(ripe.values()) if ripe else []
 
     def close(self) -> None:
         """Fence this store off (a reset): work in flight is cancelled, and no task of it
@@ -186,13 +212,18 @@ class TaskEngine:
             if task.work is not None and not task.work.done():
                 _cancel(task.work)
         self._open.clear()
+        self._ends.clear()
+        self._ripe.clear()
 
     # --- internals ---------------------------------------------------------------------------
 
     def _path(self, task: Task) -> list[tuple[str, float]]:
         """The pending states this task passes through, with their durations; a ``duration``
         plan spreads its total evenly over the states actually travelled."""
-        lc, plan = task.lifecycle, task.plan
+        return self._path_of(task.plan, task.lifecycle)
+
+    @staticmethod
+    def _path_of(plan: TaskPlan, lc: Lifecycle) -> list[tuple[str, float]]:
         states = list(lc.pending)
         if plan.fail and plan.fail_at is not None:
             states = states[: lc.pending.index(plan.fail_at) + 1]
@@ -208,10 +239,8 @@ class TaskEngine:
         """When a time-based plan makes the task terminal (None: polls, or stuck)."""
         if task.plan.polls is not None:
             return None
-        path = self._path(task)
-        if self._stuck_state(task, path) is not None:
-            return None
-        return task.created_at + sum(self.clock.scaled(seconds) for _, seconds in path)
+        total = _planned_seconds(task.plan, task.lifecycle)
+        return None if total is None else task.created_at + self.clock.scaled(total)
 
     def _planned_state(self, task: Task) -> str | None:
         """The pending state the task is in, or None once it is due to be terminal."""
@@ -280,11 +309,15 @@ class TaskEngine:
         task.finished_at = self.clock.now()
         task.status = task.lifecycle.failure if failure else task.lifecycle.success
         task.error = failure
-        bucket = self._open.get((task.provider, task.owner))
-        if bucket is not None:
-            bucket.pop(task.id, None)
-            if not bucket:
-                del self._open[(task.provider, task.owner)]
+        key = (task.provider, task.owner)
+        for index in (self._open, self._ripe):
+            bucket = index.get(key)
+            if bucket is not None:
+                bucket.pop(task.id, None)
+                if not bucket:
+                    del index[key]
+        if key not in self._open:
+            self._ends.pop(key, None)  # nothing open: no end left to wait for
         if task.lifecycle.retention is not None:
             task.expires_at = deadline(task.finished_at, task.lifecycle.retention)
             self.timeline.at(task.expires_at, self._expire, task)
@@ -300,6 +333,19 @@ class TaskEngine:
     def _expire(self, task: Task) -> None:
         if self.tasks.get(task.id) is task:
             del self.tasks[task.id]
+
+
+@lru_cache(maxsize=256)
+def _planned_seconds(plan: TaskPlan, lifecycle: Lifecycle) -> float | None:
+    """A time-based plan's total duration on the provider's clock (None: polls, or stuck):
+    the same for nearly every task, so worked out once."""
+    if plan.polls is not None:
+        return None
+    path = TaskEngine._path_of(plan, lifecycle)
+    stuck = plan.stuck_at
+    if stuck is not None and any(s == stuck for s, _ in path):
+        return None
+    return sum(seconds for _, seconds in path)
 
 
 @lru_cache(maxsize=256)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bgmock.server.core.endpoints import ProviderError
-from starlette.responses import JSONResponse, Response
+from bgmock.server.core.endpoints import FastJSONResponse, ProviderError
+from starlette.responses import Response
 
 GATEWAY: dict[str, str] = {  # A3, A4, A5, A16, A21
     "IncompleteSignature": "The request signature does not conform to platform standards",
@@ -37,7 +37,7 @@ class AidgeGatewayError(ProviderError):
         super().__init__(f"{code}: {self.message}")
 
     def response(self) -> Response:
-        return JSONResponse({"type": "ISV", "code": self.code, "message": self.message,
+        return FastJSONResponse({"type": "ISV", "code": self.code, "message": self.message,
                              "request_id": self.request_id})
 
 
@@ -50,7 +50,7 @@ class AidgeBusinessError(ProviderError):
 
     def response(self) -> Response:
         request_id, gateway_id = self.ids
-        return JSONResponse({"success": False, "resCode": self.res_code,
+        return FastJSONResponse({"success": False, "resCode": self.res_code,
                              "resMessage": self.message, "requestId": request_id, "code": "0",
                              "request_id": gateway_id, "_trace_id_": request_id,
                              "data": None})
@@ -58,6 +58,6 @@ class AidgeBusinessError(ProviderError):
 
 def success(data: dict[str, Any], ids: tuple[str, str]) -> Response:
     request_id, gateway_id = ids
-    return JSONResponse({"data": data, "requestId": request_id, "success": True,
+    return FastJSONResponse({"data": data, "requestId": request_id, "success": True,
                          "resCode": 200, "resMessage": "success", "code": "0",
                          "request_id": gateway_id, "_trace_id_": request_id})

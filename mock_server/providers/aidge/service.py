@@ -50,10 +50,10 @@ def render(data: bytes, limits: imaging.Limits, background: str,
     probe = imaging.probe(data, limits)
     if not all(MIN_SIDE <= side <= MAX_SIDE for side in (probe.width, probe.height)):
         raise SideOutOfRange(f"{probe.width}x{probe.height} px")
-    image = imaging.decode(data, limits)
+    image = imaging.pixels(data, limits)  # RGB or RGBA
     cut = imaging.cut_out(image)
     if target == (None, None):
-        subject = image.copy()
+        subject = image  # not used again: its alpha becomes the mask in place
         subject.putalpha(cut.mask)
     else:
         width, height = target[0] or image.width, target[1] or image.height

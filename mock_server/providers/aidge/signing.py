@@ -11,14 +11,13 @@ Both give 64 upper-case hex characters.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 from typing import Any
 
 
 def _hmac_hex(secret: str, message: str) -> str:
-    return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest().upper()
+    return hmac.digest(secret.encode(), message.encode(), "sha256").hex().upper()
 
 
 def sign_v2(secret: str, timestamp: str) -> str:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bgmock.server.core.endpoints import ProviderError
-from starlette.responses import JSONResponse, Response
+from bgmock.server.core.endpoints import FastJSONResponse, ProviderError
+from starlette.responses import Response
 
 MESSAGES: dict[str, str] = {
     "401": "Unauthorized, need to login again",
@@ -37,9 +37,9 @@ class TopviewError(ProviderError):
         super().__init__(f"{code} {self.message}")
 
     def response(self) -> Response:
-        return JSONResponse({"code": self.code, "message": self.message, "result": None},
+        return FastJSONResponse({"code": self.code, "message": self.message, "result": None},
                             status_code=self.status)
 
 
 def success(result: object) -> Response:
-    return JSONResponse({"code": "200", "message": "Success", "result": result})
+    return FastJSONResponse({"code": "200", "message": "Success", "result": result})

@@ -8,7 +8,7 @@ cut-outs and masks. Bytes are made lazily, on first download, so start-up stays 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 from bgmock.server.checks import check_records, integer, number, text
@@ -71,6 +71,15 @@ def removed(file_id: str) -> tuple[bytes, bytes]:
     return cutout, mask
 
 
+# Producers are module-level functions (partials of them): they run in imaging workers (D150).
+def removed_cutout(file_id: str) -> bytes:
+    return removed(file_id)[0]
+
+
+def removed_mask(file_id: str) -> bytes:
+    return removed(file_id)[1]
+
+
 ACCOUNT_FIELDS = {"uid": text(), "api_key": text(), "credits": number(0, 1e12),
                   "concurrency": integer(0, 10_000)}
 
@@ -93,13 +102,13 @@ def seed(engine: Engine) -> None:
     files = service.state(engine)  # fixtures: kept for ever (T31, D92)
     for file_id in (*(t.source_id for t in DOCS_TASKS), *DOCS_IMAGES):
         key = f"user_upload/{DEMO_UID}/{file_id}.png"
-        engine.files.put_lazy(UPLOAD_BUCKET, key, lambda f=file_id: product_png(f), "image/png")
+        engine.files.put_lazy(UPLOAD_BUCKET, key, partial(product_png, file_id), "image/png")
         files.add(engine, TopviewFile(file_id, DEMO_UID, "png", UPLOAD_BUCKET, key), keep=None)
     for docs in DOCS_TASKS:
         _seed_task(engine, docs)
     for cutout_id in DOCS_CUTOUTS:
         key = f"analyzed_video/task/background_removed/{cutout_id}/cropped_image.png"
-        engine.files.put_lazy(RESULT_BUCKET, key, lambda f=cutout_id: removed(f)[0],
+        engine.files.put_lazy(RESULT_BUCKET, key, partial(removed_cutout, cutout_id),
                               "image/png")
         files.add(engine, TopviewFile(cutout_id, DEMO_UID, "png", RESULT_BUCKET, key),
                   keep=None)
@@ -107,9 +116,9 @@ def seed(engine: Engine) -> None:
 
 def _seed_task(engine: Engine, docs: DocsTask) -> None:
     cutout_key, mask_key = service.result_paths(docs.result.directory)
-    engine.files.put_lazy(RESULT_BUCKET, cutout_key, lambda: removed(docs.source_id)[0],
+    engine.files.put_lazy(RESULT_BUCKET, cutout_key, partial(removed_cutout, docs.source_id),
                           "image/png")
-    engine.files.put_lazy(RESULT_BUCKET, mask_key, lambda: removed(docs.source_id)[1],
+    engine.files.put_lazy(RESULT_BUCKET, mask_key, partial(removed_mask, docs.source_id),
                           "image/png")
     service.register_result(engine, DEMO_UID, docs.result, keep=None)
     now = engine.clock.now()

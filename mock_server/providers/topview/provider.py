@@ -5,7 +5,14 @@ from __future__ import annotations
 from bgmock.server.core.endpoints import ProviderApp
 from bgmock.server.core.engine import Engine
 from bgmock.server.core.provider import ProviderBase
-from bgmock.server.providers.topview import fixtures, routes, service
+from bgmock.server.providers.topview import (
+    avatar_fixtures,
+    fixtures,
+    lookups,
+    product_background_docs,
+    routes,
+    service,
+)
 
 
 class Topview(ProviderBase):
@@ -20,6 +27,9 @@ class Topview(ProviderBase):
 
     def seed(self, engine: Engine) -> None:
         fixtures.seed(engine)
+        avatar_fixtures.seed(engine)  # replace / image2Video / avatar lookups (T31)
+        product_background_docs.seed(engine)
+        lookups.seed(engine)
 
     def app(self, engine: Engine) -> ProviderApp:
         return routes.app(engine)

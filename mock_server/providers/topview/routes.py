@@ -7,7 +7,14 @@ from typing import Any
 from bgmock.server.core.accounts import Account
 from bgmock.server.core.endpoints import Call, Incoming, ProviderApp, SpecBase
 from bgmock.server.core.engine import Engine
-from bgmock.server.providers.topview import service
+from bgmock.server.providers.topview import (
+    avatars,
+    image_to_video,
+    lookups,
+    product_avatar,
+    product_background,
+    service,
+)
 from bgmock.server.providers.topview.errors import MESSAGES, TopviewError, success
 from starlette.responses import Response
 
@@ -63,4 +70,17 @@ def app(engine: Engine) -> ProviderApp:
         "remove_background_submit": service.remove_background_submit,
         "remove_background_query": service.remove_background_query,
         "credit_detail": service.credit_detail,
+        "notice_url_check": service.notice_url_check,
+        # product avatar: replace, image2Video, avatar lookups
+        "replace_product_image_submit": product_avatar.replace_submit,
+        "replace_product_image_query": product_avatar.replace_query,
+        "image_to_video_submit": image_to_video.image_to_video_submit,
+        "image_to_video_query": image_to_video.image_to_video_query,
+        "public_avatar_query": avatars.public_avatar_query,
+        "avatar_category_list": avatars.avatar_category_list,
+        # product background and the voice/caption lookups
+        "product_background_submit": product_background.submit,
+        "product_background_query": product_background.query,
+        "voice_query": lookups.voice_query,
+        "caption_list": lookups.caption_list,
     })

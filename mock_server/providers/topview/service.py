@@ -10,8 +10,11 @@ from bgmock.server.core.accounts import Account
 from bgmock.server.core.endpoints import Call
 from bgmock.server.core.engine import Engine
 from bgmock.server.core.plan import Lifecycle
+from bgmock.server.core.tasks import Task
 from bgmock.server.core.timeline import Retention
+from bgmock.server.providers.topview import callbacks
 from bgmock.server.providers.topview.errors import TopviewError
+from bgmock.server.providers.topview.images import ImageBook
 
 PROVIDER = "topview"
 # T14, T17: the docs' CloudFront Policy ends 72 h after the session's calls (D62); the files
@@ -53,6 +56,7 @@ class TopviewState:
     (checked again a lifetime later); the docs' fixtures are kept for ever."""
 
     files: dict[str, TopviewFile] = field(default_factory=dict)
+    images: ImageBook = field(default_factory=ImageBook)  # replace results by imageId (D132)
 
     def add(self, engine: Engine, file: TopviewFile, keep: Retention | None) -> None:
         """Record ``file``, dropped when ``keep`` ends (None: kept for ever)."""
@@ -67,7 +71,7 @@ class TopviewState:
         engine, file, keep = entry
         if self.files.get(file.file_id) is not file:
             return
-        if any(task.payload.get("productImageFileId") == file.file_id
+        if any(file.file_id in task.payload.values()  # any of its file-id fields
                for task in engine.tasks.open_tasks(PROVIDER, file.owner)):
             self._drop_at(engine, file, keep)  # a running task still reads it
             return
@@ -139,10 +143,24 @@ def register_result(engine: Engine, owner: str, result: RemovedBackground,
     files.add(engine, TopviewFile(result.mask_id, owner, "png", RESULT_BUCKET, mask_key), keep)
 
 
-def render_cutout(data: bytes, limits: imaging.Limits) -> tuple[bytes, bytes, Any]:
-    """PNG cut-out cropped to the subject and PNG mask at the original size (T16)."""
-    cut = imaging.cut_out(imaging.decode(data, limits))
-    return imaging.encode(cut.cropped, "png"), imaging.encode(cut.mask, "png"), cut
+def task_failure(exc: imaging.ImageError) -> RuntimeError:
+    """An imaging error as the task's failure message, in Topview's words."""
+    if isinstance(exc, imaging.ImageTooLarge):
+        return RuntimeError(f"image too large: {exc}")
+    if isinstance(exc, imaging.ImageWorkerLost):  # killed, out of memory (D150)
+        return RuntimeError("image processing failed: the worker was lost")
+    return RuntimeError("image decode failed: the file is not a readable image")
+
+
+Size = tuple[int, int]
+
+
+def render_cutout(data: bytes, limits: imaging.Limits) -> tuple[bytes, bytes, tuple[Size, Size]]:
+    """PNG cut-out cropped to the subject and PNG mask at the original size (T16), and their
+    sizes (only bytes and numbers come back from the imaging worker)."""
+    cut = imaging.cut_out(imaging.pixels(data, limits))
+    return (imaging.encode(cut.cropped, "png"), imaging.encode(cut.mask, "png"),
+            (cut.cropped.size, cut.mask.size))
 
 
 async def _remove_background(engine: Engine, owner: str, source: TopviewFile) -> RemovedBackground:
@@ -153,16 +171,14 @@ async def _remove_background(engine: Engine, owner: str, source: TopviewFile) ->
     if obj is None:
         raise RuntimeError("source image is gone")
     try:
-        cutout_png, mask_png, cut = await imaging.offload(
-            render_cutout, await obj.read(), engine.image_limits)
-    except imaging.ImageTooLarge as exc:
-        raise RuntimeError(f"image too large: {exc}") from exc
+        cutout_png, mask_png, (cropped_size, mask_size) = await files.derive(
+            obj, render_cutout, engine.image_limits)
     except imaging.ImageError as exc:
-        raise RuntimeError("image decode failed: the file is not a readable image") from exc
+        raise task_failure(exc) from exc
     if tasks.closed:
         raise RuntimeError("the mock was reset")
     result = RemovedBackground(ids.hex("topview.dir"), ids.hex("topview.file"),
-                               ids.hex("topview.file"), cut.cropped.size, cut.mask.size)
+                               ids.hex("topview.file"), cropped_size, mask_size)
     cutout_key, mask_key = result_paths(result.directory)
     files.put(RESULT_BUCKET, cutout_key, cutout_png, "image/png")  # kept as its record
     files.put(RESULT_BUCKET, mask_key, mask_png, "image/png")
@@ -177,12 +193,12 @@ async def remove_background_submit(call: Call) -> dict[str, Any]:
         raise TopviewError("4004")  # credential issued, bytes never uploaded
     if source.format not in IMAGE_FORMATS:
         raise TopviewError("4000")
-    notice_url = call.params.get("noticeUrl") or None
     task = await lifecycle.submit(
         engine, TASKS, account=account, operation=REMOVE_BACKGROUND, fault=call.fault,
         payload=call.params, cost=COSTS[REMOVE_BACKGROUND],
-        work=lambda: _remove_background(engine, account.key, source))
-    task.data["noticeUuid"] = engine.ids.hex("topview.notice") if notice_url else None
+        work=lambda: _remove_background(engine, account.key, source),
+        listeners=callbacks.listeners(call, REMOVE_BACKGROUND))
+    task.data["noticeUuid"] = callbacks.notice_uuid(engine, call)
     call.detail["taskId"] = task.id
     return {"taskId": task.id, "status": "success", "errorMsg": None,
             "noticeUuid": task.data["noticeUuid"]}
@@ -193,20 +209,27 @@ async def remove_background_query(call: Call) -> dict[str, Any]:
     task = lifecycle.owned(engine, TASKS, call.params["taskId"], _account(call).key,
                            REMOVE_BACKGROUND)
     call.detail["taskId"] = task.id
-    status = await engine.tasks.observe(task, poll=True)
-    answer: dict[str, Any] = {"taskId": task.id, "status": status, **dict.fromkeys(RESULT_KEYS)}
-    if status == LIFECYCLE.failure:
+    await engine.tasks.observe(task, poll=True)
+    return remove_background_result(engine, call.base_url, task,
+                                    query_flag(call.params.get("needCloudFrontUrl", "")))
+
+
+def remove_background_result(engine: Engine, base_url: str, task: Task,
+                             cloudfront: bool = False) -> dict[str, Any]:
+    """The query's ``result`` for the task as it stands (also the callback's, T28)."""
+    answer: dict[str, Any] = {"taskId": task.id, "status": task.status,
+                              **dict.fromkeys(RESULT_KEYS)}
+    if task.status == LIFECYCLE.failure:
         answer["errorMsg"] = task.error
-    elif status == LIFECYCLE.success:
+    elif task.status == LIFECYCLE.success:
         result: RemovedBackground = task.result
         cutout_key, mask_key = result_paths(result.directory)
-        cloudfront = query_flag(call.params.get("needCloudFrontUrl", ""))
         answer.update(
             bgRemovedImageFileId=result.cutout_id,
-            bgRemovedImagePath=result_url(call, cutout_key, cloudfront),
+            bgRemovedImagePath=signed_url(engine, base_url, cutout_key, cloudfront),
             bgRemovedImageWidth=result.cutout_size[0], bgRemovedImageHeight=result.cutout_size[1],
             maskImageFileId=result.mask_id,
-            maskImagePath=result_url(call, mask_key, cloudfront),
+            maskImagePath=signed_url(engine, base_url, mask_key, cloudfront),
             maskImageWidth=result.mask_size[0], maskImageHeight=result.mask_size[1],
             costCredit=task.cost)
     return answer
@@ -220,11 +243,27 @@ def query_flag(value: str) -> bool:
 
 def result_url(call: Call, key: str, cloudfront: bool) -> str:
     """A fresh signed URL per query, as Topview does (T17)."""
-    now = call.engine.clock.now()
+    return signed_url(call.engine, call.base_url, key, cloudfront)
+
+
+def signed_url(engine: Engine, base_url: str, key: str, cloudfront: bool) -> str:
+    """:func:`result_url` without a request (a callback's ``result`` is built from a task)."""
+    now = engine.clock.now()
     if cloudfront:
-        return call.engine.cloudfront.url(call.base_url, DISTRIBUTION, key, now=now,
-                                          ttl=CLOUDFRONT_TTL)
-    return call.engine.s3.url(call.base_url, RESULT_BUCKET, key, now=now, expires=S3_TTL)
+        return engine.cloudfront.url(base_url, DISTRIBUTION, key, now=now, ttl=CLOUDFRONT_TTL)
+    return engine.s3.url(base_url, RESULT_BUCKET, key, now=now, expires=S3_TTL)
+
+
+callbacks.register(REMOVE_BACKGROUND, callbacks.BIZ_TYPES[REMOVE_BACKGROUND],
+                   remove_background_result)
+
+
+# --- notice check ------------------------------------------------------------------------
+
+async def notice_url_check(call: Call) -> bool:
+    """T34: the contract admits only an http(s) URL (anything else is ``4000``), so a request
+    that gets here is answered ``true``."""
+    return True
 
 
 # --- credits -----------------------------------------------------------------------------
