@@ -10,14 +10,17 @@ import wave
 from typing import Any
 
 import av
+import httpx
 import pytest
 from bgmock.server.core import imaging
 from bgmock.server.core.accounts import Account
 from bgmock.server.providers.topview import image_to_video, product_avatar
-from bgmock.server.testing import InProcessMock
+from bgmock.server.settings import Settings
+from bgmock.server.testing import InProcessMock, running_server
 from PIL import Image, ImageChops
 
 from bgmock import contracts
+from tests import topview_chain
 from tests.topview_calls import DEMO, Api
 
 PRODUCT = imaging.encode(imaging.synthetic_product("avatar-flow", 400, 300, (100, 40, 260, 280)),
@@ -313,3 +316,10 @@ def test_the_pan_zoom_moves() -> None:
     assert len(frames) == image_to_video.FRAMES
     assert not (frames[0] == frames[-1]).all()
     assert math.isclose(len(frames) / image_to_video.FPS, 2.0)
+
+
+def test_the_docs_chain_over_a_socket_on_the_real_clock() -> None:
+    # the chain the container test runs too (tests/topview_chain.py), here on a local port
+    with running_server(Settings()) as served, \
+            httpx.Client(base_url=served.base_url, timeout=60) as http:
+        topview_chain.check(topview_chain.run(http))

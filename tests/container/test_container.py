@@ -27,6 +27,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from bgmock import contracts
+from tests import topview_chain
 
 pytestmark = pytest.mark.container
 
@@ -279,6 +280,12 @@ def test_topview_remove_background_flow(http: httpx.Client) -> None:
         assert cutout.size == (result["bgRemovedImageWidth"], result["bgRemovedImageHeight"])
         low, high = cutout.getchannel("A").getextrema()
         assert low == 0 and high == 255, (low, high)      # transparent corners, opaque subject
+
+
+def test_topview_docs_chain_with_real_bytes_and_a_playable_mp4(http: httpx.Client) -> None:
+    # remove background -> product background -> replace -> image2Video, image work in the
+    # container's worker processes (D150)
+    topview_chain.check(topview_chain.run(http))
 
 
 def test_stop_is_graceful(engine: str, image: str) -> None:
