@@ -24,29 +24,6 @@ from bench import procs
 from bench.soak import DEMO, QUERY, SUBMIT, rss_mb
 
 
-def family_rss_mb(pid: int) -> float:
-    """RSS of ``pid`` and every process under it (the imaging workers and their forkserver)."""
-    from pathlib import Path
-
-    parents: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            parents.setdefault(ppid, []).append(int(entry.name))
-    total, todo = 0.0, [pid]
-    while todo:
-        current = todo.pop()
-        try:
-            total += rss_mb(current)
-        except (OSError, RuntimeError):
-            continue  # gone meanwhile, or a zombie
-        todo.extend(parents.get(current, []))
-    return total
-
-
 def photo(side: int) -> bytes:
     from bgmock.server.core import imaging
 
@@ -77,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         def sample() -> None:
             while not done.is_set():
                 samples.append(rss_mb(proc.pid))
-                family.append(family_rss_mb(proc.pid))
+                family.append(procs.tree_rss_mb(proc.pid))
                 time.sleep(0.02)
 
         def job(_: int) -> str:
@@ -102,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
                   "rssBeforeMb": round(start, 1), "rssPeakMb": round(max(samples), 1),
                   "rssAfterMb": round(rss_mb(proc.pid), 1),
                   "withWorkersPeakMb": round(max(family), 1),
-                  "withWorkersAfterMb": round(family_rss_mb(proc.pid), 1)}
+                  "withWorkersAfterMb": round(procs.tree_rss_mb(proc.pid), 1)}
     json.dump(report, sys.stdout)
     print()
     return 0 if all(s == "success" for s in statuses) else 1

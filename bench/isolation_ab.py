@@ -35,28 +35,6 @@ DOCS_TASK = "56eac11a862143989e9cc63f8b213a2d"  # finished, with two signed URLs
 TICK = os.sysconf("SC_CLK_TCK")
 
 
-def family_cpu_s(pid: int) -> float:
-    """CPU seconds (user + system) of ``pid`` and every live process under it."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    total, todo = 0.0, [pid]
-    while todo:
-        current = todo.pop()
-        todo.extend(children.get(current, []))
-        try:
-            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / TICK
-    return total
-
-
 def wrk(port: int, seconds: float) -> dict[str, Any]:
     headers = [arg for k, v in DEMO.items() for arg in ("-H", f"{k}: {v}")]
     url = f"http://{procs.HOST}:{port}{QUERY}?taskId={DOCS_TASK}"
@@ -85,9 +63,9 @@ def phase(bgmock: str, name: str, seconds: float, clients: int, side: int,
         if name != "cut":
             query.start()
         if name != "query":
-            before = family_cpu_s(proc.pid)
+            before = procs.tree_cpu_seconds(proc.pid)
             load = cutout.load(port, proc.pid, request, clients, 1.0, seconds - 1.0)
-            cpu = family_cpu_s(proc.pid) - before
+            cpu = procs.tree_cpu_seconds(proc.pid) - before
             if load["failures"]:
                 raise RuntimeError(f"cut-outs failed: {load['failure_samples']}")
             figures |= {"cutouts_per_s": load["rps"], "cutout_p50_ms": load["p50_ms"],

@@ -22,6 +22,7 @@ from PIL import Image, ImageChops
 from bgmock import contracts
 from tests import topview_chain
 from tests.topview_calls import DEMO, Api
+from tests.topview_chain import probe_mp4
 
 PRODUCT = imaging.encode(imaging.synthetic_product("avatar-flow", 400, 300, (100, 40, 260, 280)),
                          "png")
@@ -35,14 +36,6 @@ def _image(data: bytes) -> Image.Image:
     img = Image.open(io.BytesIO(data))
     img.load()
     return img
-
-
-def probe_mp4(data: bytes) -> tuple[str, int, int, int]:
-    """Codec, width, height and decoded frame count of an MP4."""
-    with av.open(io.BytesIO(data)) as container:
-        stream = container.streams.video[0]
-        frames = sum(1 for _ in container.decode(stream))
-        return stream.codec_context.name, stream.width, stream.height, frames
 
 
 def _cutout(api: Api) -> str:

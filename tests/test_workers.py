@@ -21,6 +21,7 @@ from bgmock.server.providers.aidge import service as aidge
 from bgmock.server.settings import Settings
 from bgmock.server.testing import InProcessMock, free_port
 
+from bench.procs import descendants
 from tests import pool_jobs
 from tests.aidge_calls import CUT_OUT, DOCS_URL, v2_query
 from tests.task_flows import advance, query, submit, upload
@@ -152,23 +153,6 @@ def test_provider_work_runs_in_the_workers(processes: workers.ProcessPool) -> No
 
 # -- bgmock serve: the workers live and die with the server ------------------------------------
 
-def _descendants(pid: int) -> set[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    found, todo = set(), [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.add(child)
-            todo.append(child)
-    return found
-
-
 def _alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -200,7 +184,7 @@ def test_no_worker_outlives_bgmock_serve(how: str) -> None:
         cut = httpx.post(base + CUT_OUT, params=v2_query(now), timeout=30, json={
             "imageUrl": DOCS_URL, "backGroundType": "TRANSPARENT"})
         assert cut.json()["success"] is True, cut.text
-        spawned = _descendants(server.pid)
+        spawned = set(descendants(server.pid))
         assert len(spawned) >= 3, "a forkserver and two workers"
         if how == "SIGINT":
             os.killpg(server.pid, signal.SIGINT)  # as Ctrl-C in a terminal

@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from bgmock import contracts
 from tests import topview_chain
@@ -189,15 +189,6 @@ def http(container: Container) -> Iterator[httpx.Client]:
 
 # --- checks ----------------------------------------------------------------------------------
 
-def _product_png() -> bytes:
-    """A round subject on a plain backdrop: its cropped cut-out has transparent corners."""
-    img = Image.new("RGB", (320, 240), (236, 238, 240))
-    ImageDraw.Draw(img).ellipse((90, 40, 230, 200), fill=(180, 40, 60))
-    out = io.BytesIO()
-    img.save(out, "PNG")
-    return out.getvalue()
-
-
 def _topview(operation: str, response: httpx.Response) -> dict[str, Any]:
     assert response.status_code == 200, response.text
     body = response.json()
@@ -249,7 +240,7 @@ def test_topview_remove_background_flow(http: httpx.Client) -> None:
                           http.get(f"{TV}/upload/credential", params={"format": "png"},
                                    headers=DEMO))
     file_id = credential["fileId"]
-    put = http.put(credential["uploadUrl"], content=_product_png())
+    put = http.put(credential["uploadUrl"], content=topview_chain.product_png())
     assert put.status_code == 200, put.text
     assert _topview("upload_check", http.get(f"{TV}/upload/check", params={"fileId": file_id},
                                               headers=DEMO)) is True
