@@ -147,3 +147,25 @@ def test_scheduler_waits_for_running_work_before_it_answers() -> None:
         await scheduler.advance(10)
         return task.result, told
     assert asyncio.run(run()) == ("bytes", ["success"])
+
+
+def test_on_the_real_clock_an_advance_does_not_delay_what_falls_due_after_it() -> None:
+    # a timer armed for a far deadline, then the clock advanced: a new deadline 0.2 s ahead
+    # runs in about 0.2 s of wall time, not when the old timer fires (D168)
+    async def run() -> float | None:
+        clock = Clock("real")
+        timeline = Timeline()
+        scheduler = Scheduler(clock, timeline)
+        timeline.at(clock.now() + 30.0, lambda: None)
+        timeline.at(clock.now() + 1000.0, lambda: None)
+        scheduler.wake()                    # armed 30 s of wall time ahead
+        await scheduler.advance(35.0)       # runs the first; the timer must not stay as it was
+        ran: list[float] = []
+        started = time.monotonic()
+        timeline.at(clock.now() + 0.2, lambda: ran.append(time.monotonic() - started) or None)
+        scheduler.wake()
+        await asyncio.sleep(1.0)
+        scheduler.close()
+        return ran[0] if ran else None
+    took = asyncio.run(run())
+    assert took is not None and took < 0.8, took

@@ -33,7 +33,7 @@ class Scheduler:
         self.paused = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._handle: asyncio.TimerHandle | None = None
-        self._armed_for = float("inf")
+        self._armed_for = float("inf")  # when the timer fires, in the loop's time
         timeline.on_change = self.wake
 
     def run_due(self) -> list[asyncio.Future[Any]]:
@@ -93,12 +93,15 @@ class Scheduler:
         when = self.timeline.next_at()
         if when is None:
             return
+        delay = min(max(0.0, when - self.clock.now()), MAX_SLEEP)
+        fires_at = loop.time() + delay
         if self._handle is not None:
-            if self._loop is loop and self._armed_for <= when:
+            # Compared in the loop's (wall) time: an advance moves the mock clock on, so a
+            # timer armed for a mock time would fire late by the advance (D168).
+            if self._loop is loop and self._armed_for <= fires_at:
                 return  # already armed early enough
             self._disarm()
-        delay = min(max(0.0, when - self.clock.now()), MAX_SLEEP)
-        self._loop, self._armed_for = loop, when
+        self._loop, self._armed_for = loop, fires_at
         self._handle = loop.call_later(delay, self._tick)
 
     def _tick(self) -> None:
