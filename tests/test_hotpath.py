@@ -169,3 +169,43 @@ def test_derived_work_that_fails_is_not_kept() -> None:
         assert await store.derive(obj, flaky) == b"abc" and len(attempts) == 2
 
     asyncio.run(scenario())
+
+
+def test_long_lists_are_cut_before_jsonschema_words_a_refusal(monkeypatch) -> None:
+    seen: list[int] = []
+    original = contracts._errors
+
+    def spy(provider: str, name: str, instance: Any) -> list[Any]:
+        seen.append(len(instance["location"]))
+        return original(provider, name, instance)
+    monkeypatch.setattr(contracts, "_errors", spy)
+    body = {"productImageWithoutBackgroundFileId": "a" * 32, "mode": "image",
+            "templateImageFileId": "b" * 32, "location": [[0.3, 0.3]] * 200_000}
+    found = contracts.errors("topview", "product_background_submit.request", body)
+    assert found and found[0].validator == "maxItems"
+    assert seen == [contracts.CLIP_ITEMS + 1]          # jsonschema never saw the 200,000
+    assert len(body["location"]) == 200_000            # the input itself is untouched
+
+
+def test_cutting_lists_keeps_what_is_short_and_is_bounded() -> None:
+    short = {"a": [1, 2, 3], "b": {"c": [[1], [2]]}}
+    assert contracts._clip_lists(short, [contracts.CLIP_NODES]) is short   # nothing to cut
+    cut = contracts._clip_lists({"a": [[0] * 1000] * 1000}, [contracts.CLIP_NODES])
+    assert len(cut["a"]) == contracts.CLIP_ITEMS + 1
+    assert all(len(row) == contracts.CLIP_ITEMS + 1 for row in cut["a"])
+    deep = contracts._clip_lists([[[0] * 100] * 100] * 100, [500])          # budget spent
+    assert sum(len(row) for block in deep for row in block) <= 500 + contracts.CLIP_ITEMS + 1
+
+
+def test_a_topview_body_over_1_mib_is_refused_unread() -> None:
+    from bgmock.server.testing import InProcessMock
+
+    from tests.topview_calls import DEMO, SUBMIT
+    mock = InProcessMock(Settings(clock="virtual"))
+    try:
+        with mock.client() as http:
+            answer = http.post(SUBMIT, headers={**DEMO, "Content-Type": "application/json"},
+                               content=b'{"productImageFileId": "' + b"a" * (1 << 20) + b'"}')
+    finally:
+        mock.close()
+    assert answer.status_code == 200 and answer.json()["code"] == "4001"

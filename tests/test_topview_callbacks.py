@@ -11,6 +11,7 @@ from bgmock.server.testing import InProcessMock
 
 from bgmock import contracts
 from tests.docs_examples import load
+from tests.topview_calls import DEMO
 from tests.webhook_receiver import Receiver
 
 DOCS = [e for name in ("000_c9e614f3311d5d02.txt", "001_366e2b3b0c003057.txt")
@@ -22,6 +23,7 @@ BIZ_TYPES = {
     "image_to_video_submit": "PRODUCT_AVATAR_IMAGE2VIDEO",
 }
 CASES = {e.operation("topview"): e for e in DOCS}  # one docs submit per task kind
+SOURCE = "5a85c359bff14c95889e4652f1ec467e"       # a docs upload, there on a fresh mock
 
 
 @pytest.fixture
@@ -61,3 +63,39 @@ def test_each_task_kind_calls_back_with_its_query_result(operation: str,
     assert (hit.body["taskId"], hit.body["status"]) == (accepted["taskId"], "success")
     assert hit.body["result"]["taskId"] == polled["taskId"]
     assert hit.body["result"]["status"] == polled["status"] == "success"
+
+
+@pytest.mark.parametrize(("url", "code"), [
+    ("http://", "4000"), ("http://a/x\n", "4000"), ("http://a b/", "4000"),
+    ("ftp://example.com/x", "4000"), ("HTTP://EXAMPLE.COM/x", "200"),
+    ("https://example.com:8443/hook?x=1", "200")])
+def test_a_notice_url_is_an_http_url_with_a_host(url: str, code: str) -> None:
+    # what the check accepts is what the callback sender can send to (D169)
+    mock = InProcessMock(Settings(clock="virtual"))
+    try:
+        with mock.client() as http:
+            answer = http.post("/topview/notice/notice_url/check", json={"noticeUrl": url},
+                               headers=DEMO).json()
+            submit = http.post("/topview/v1/common_task/remove_background/submit",
+                               json={"productImageFileId": SOURCE, "noticeUrl": url},
+                               headers=DEMO).json()
+    finally:
+        mock.close()
+    assert answer["code"] == submit["code"] == code
+
+
+def test_a_callback_cannot_drive_the_mocks_admin_api() -> None:
+    mock = InProcessMock(Settings(clock="virtual"))
+    try:
+        with mock.client() as http:
+            accepted = http.post("/topview/v1/common_task/remove_background/submit", json={
+                "productImageFileId": SOURCE,
+                "noticeUrl": f"{mock.base_url}/__admin/reset"}, headers=DEMO).json()["result"]
+            assert http.post("/__admin/clock/advance", json={"seconds": 10}).status_code == 200
+            (record,) = http.get("/__admin/webhooks").json()
+            still = http.get("/topview/v1/common_task/remove_background/query",
+                             params={"taskId": accepted["taskId"]}, headers=DEMO).json()
+    finally:
+        mock.close()
+    assert record["outcome"] == "refused" and "/__admin" in record["error"]
+    assert still["code"] == "200"                      # not reset: the task is still there

@@ -54,7 +54,8 @@ class Dispatcher:
         first = next(iter(route.operations.values()))
         self.source = first.source if route.style == "plain" else "body"
         self.plain = self.ops.get("") if route.style == "plain" else None
-        self.body_limit = engine.settings.max_image_bytes * 2 + 1024 * 1024
+        self.body_limit = (getattr(spec, "max_body_bytes", None)
+                           or engine.settings.max_image_bytes * 2 + 1024 * 1024)
 
     async def __call__(self, request: Request) -> Response:
         """An HTTP request: read it (bounded), answer it."""

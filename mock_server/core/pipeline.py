@@ -124,6 +124,9 @@ class SpecBase:
     """Defaults for the hooks most providers do not need."""
 
     name: str
+    # The largest body a request may carry; None: room for two images at the image limit
+    # (a provider whose bodies carry no image bytes says less, D169).
+    max_body_bytes: int | None = None
 
     def request_id(self) -> Any:
         """The provider's id for one request (an error answer may carry it too); None: none."""

@@ -223,6 +223,8 @@ class Webhooks:
             return "not a valid URL"
         if parts.scheme not in ("http", "https") or not host:
             return "not an http(s) URL"
+        if parts.path.startswith("/__admin"):  # a callback must not drive a mock's controls
+            return "a bgmock admin API path (/__admin)"
         from bgmock.server.core.remote import host_allowed  # remote imports the engine
 
         allowlist = self.settings.allowlist

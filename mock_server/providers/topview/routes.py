@@ -25,6 +25,7 @@ FORMAT = {"type", "pattern", "format"}
 
 class TopviewSpec(SpecBase):
     name = service.PROVIDER
+    max_body_bytes = 1024 * 1024  # no Topview body carries image bytes (uploads go to S3)
 
     def key_of(self, incoming: Incoming) -> str | None:
         return incoming.headers.get("topview-uid")
