@@ -216,3 +216,10 @@ def test_admin_latency_field_and_the_session_recipe(api: Api) -> None:
     for entry in journal:
         delay = dict(d.split("=") for d in entry["fault"].split(";"))["delay"]
         assert 0.0005 <= float(delay) <= 0.001
+
+
+@pytest.mark.parametrize("text", ["delay=1;delay=2", "webhook=drop;webhook=fail",
+                                  "error=5000;ERROR=4000"])
+def test_a_directive_given_twice_is_refused(text: str) -> None:
+    with pytest.raises(FaultSyntaxError, match="given twice"):
+        parse(text)

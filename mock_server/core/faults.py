@@ -176,9 +176,13 @@ def _webhook(value: str | None) -> dict[str, Any]:
 def parse(text: str) -> Fault:
     """Parse ``error=4100;delay=0.2``; raises :class:`FaultSyntaxError`."""
     values: dict[str, Any] = {}
+    seen: set[str] = set()
     for part in filter(None, (p.strip() for p in text.split(";"))):
         name, _, raw = part.partition("=")
         name, value = name.strip().lower(), (raw.strip() if "=" in part else None)
+        if name in seen:  # which one would count is a guess: say so rather than pick one
+            raise FaultSyntaxError(f"{_short(name)!r} given twice")
+        seen.add(name)
         if name == "error":
             if not value:
                 raise FaultSyntaxError("error needs a provider code")
