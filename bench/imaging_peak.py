@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     data = photo(args.side)
     port = procs.free_port()
-    with procs.server(procs.mock_command(port)[:-2], port, None) as proc, \
+    with procs.server(procs.mock_command(port), port, None) as proc, \
             httpx.Client(base_url=f"http://{procs.HOST}:{port}", timeout=300,
                          headers=DEMO) as http:
         credential = http.get("/topview/v1/upload/credential",

@@ -222,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="how far RSS may stay above its start afterwards (default 50)")
     args = parser.parse_args(argv)
     port = procs.free_port()
-    argv_serve = [*procs.mock_command(port)[:-2]]  # the console script, `serve --port N` only
+    argv_serve = procs.mock_command(port)  # `bgmock serve --port N`, every default
     with procs.server(argv_serve, port, None) as proc, \
             httpx.Client(base_url=f"http://{procs.HOST}:{port}", timeout=120) as http:
         soak = Soak(http, port, proc.pid)
