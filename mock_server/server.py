@@ -307,9 +307,28 @@ def config(app: Any, settings: Settings) -> uvicorn.Config:
         access_log=settings.access_log and settings.log_level in ("info", "debug"))
 
 
+MMAP_THRESHOLD = 128 * 1024  # glibc's default, kept from moving up
+
+
+def fixed_mmap_threshold() -> None:
+    """Keep glibc's threshold for serving allocations by ``mmap`` where it starts (D170).
+
+    glibc raises it after each large block is freed, up to 32 MiB; after that a client's
+    large bodies come from the heap, which is seldom given back, and the server's RSS stays
+    at the peak. (Image work used to trim the heap as a side effect, before it moved to worker
+    processes.) No-op where this is not glibc."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").mallopt(-3, MMAP_THRESHOLD)  # M_MMAP_THRESHOLD
+    except (OSError, AttributeError):
+        pass
+
+
 def run(app: Any, settings: Settings, sockets: list[socket.socket]) -> None:
     """Serve ``app`` on the bound ``sockets`` until SIGTERM/SIGINT."""
     uvicorn_config = config(app, settings)  # sets up logging, so the cap can warn
     gc.freeze()  # start-up's objects (modules, contracts, fixtures) out of every GC pass (D166)
+    fixed_mmap_threshold()
     uvicorn_config.http = protocol_class(settings, connection_cap(settings.max_connections))
     Server(uvicorn_config, app.state.engine).run(sockets=sockets)
