@@ -180,7 +180,7 @@ async def image_to_video_submit(call: Call) -> dict[str, Any]:
     return notice(call, task)
 
 
-def image_to_video_query_result(engine: Engine, base_url: str, task: Task, *,
+def image_to_video_query_result(engine: Engine, base_url: str, task: Task,
                              cloudfront: bool = False) -> dict[str, Any]:
     """The query's ``result`` object for ``task`` as it stands (T9, T26)."""
     answer: dict[str, Any] = {"taskId": task.id, "status": task.status,
@@ -205,13 +205,7 @@ def image_to_video_query_result(engine: Engine, base_url: str, task: Task, *,
 
 
 async def image_to_video_query(call: Call) -> dict[str, Any]:
-    task = lifecycle.owned(call.engine, VIDEO_TASKS, call.params["taskId"],
-                           account(call).key, IMAGE2VIDEO)
-    call.detail["taskId"] = task.id
-    await call.engine.tasks.observe(task, poll=True)
-    return image_to_video_query_result(call.engine, call.base_url, task,
-                                    cloudfront=service.query_flag(
-                                        call.params.get("needCloudFrontUrl", "")))
+    return await service.polled(call, VIDEO_TASKS, IMAGE2VIDEO, image_to_video_query_result)
 
 
 def query_result(engine: Engine, base_url: str, task: Task) -> dict[str, Any]:

@@ -180,7 +180,7 @@ async def replace_submit(call: Call) -> dict[str, Any]:
     return notice(call, task)
 
 
-def replace_query_result(engine: Engine, base_url: str, task: Task, *,
+def replace_query_result(engine: Engine, base_url: str, task: Task,
                          cloudfront: bool = False) -> dict[str, Any]:
     """The query's ``result`` object for ``task`` as it stands (T9, T23)."""
     answer: dict[str, Any] = {"taskId": task.id, "status": task.status,
@@ -197,13 +197,7 @@ def replace_query_result(engine: Engine, base_url: str, task: Task, *,
 
 
 async def replace_query(call: Call) -> dict[str, Any]:
-    task = lifecycle.owned(call.engine, REPLACE_TASKS, call.params["taskId"],
-                           account(call).key, REPLACE)
-    call.detail["taskId"] = task.id
-    await call.engine.tasks.observe(task, poll=True)
-    return replace_query_result(call.engine, call.base_url, task,
-                                cloudfront=service.query_flag(
-                                    call.params.get("needCloudFrontUrl", "")))
+    return await service.polled(call, REPLACE_TASKS, REPLACE, replace_query_result)
 
 
 def query_result(engine: Engine, base_url: str, task: Task) -> dict[str, Any]:

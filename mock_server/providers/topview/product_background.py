@@ -165,13 +165,7 @@ def query_result(engine: Engine, base_url: str, task: Task, cloudfront: bool = F
 
 
 async def query(call: Call) -> dict[str, Any]:
-    engine = call.engine
-    task = lifecycle.owned(engine, service.TASKS, call.params["taskId"],
-                           service._account(call).key, PRODUCT_BACKGROUND)
-    call.detail["taskId"] = task.id
-    await engine.tasks.observe(task, poll=True)
-    cloudfront = service.query_flag(call.params.get("needCloudFrontUrl", ""))
-    return query_result(engine, call.base_url, task, cloudfront)
+    return await service.polled(call, service.TASKS, PRODUCT_BACKGROUND, query_result)
 
 
 callbacks.register(PRODUCT_BACKGROUND, callbacks.BIZ_TYPES[PRODUCT_BACKGROUND],  # T28, T29

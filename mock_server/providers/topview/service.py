@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -205,13 +206,20 @@ async def remove_background_submit(call: Call) -> dict[str, Any]:
 
 
 async def remove_background_query(call: Call) -> dict[str, Any]:
-    engine = call.engine
-    task = lifecycle.owned(engine, TASKS, call.params["taskId"], _account(call).key,
-                           REMOVE_BACKGROUND)
+    return await polled(call, TASKS, REMOVE_BACKGROUND, remove_background_result)
+
+
+async def polled(call: Call, kind: lifecycle.TaskKind, operation: str,
+                 result: Callable[..., dict[str, Any]]) -> dict[str, Any]:
+    """A task query: the caller's task of ``operation`` (else ``4004``), polled, and its
+    ``result`` object as ``result(engine, base_url, task, cloudfront)`` builds it (the same
+    function gives the callback's, T28)."""
+    task = lifecycle.owned(call.engine, kind, call.params["taskId"], _account(call).key,
+                           operation)
     call.detail["taskId"] = task.id
-    await engine.tasks.observe(task, poll=True)
-    return remove_background_result(engine, call.base_url, task,
-                                    query_flag(call.params.get("needCloudFrontUrl", "")))
+    await call.engine.tasks.observe(task, poll=True)
+    return result(call.engine, call.base_url, task,
+                  query_flag(call.params.get("needCloudFrontUrl", "")))
 
 
 def remove_background_result(engine: Engine, base_url: str, task: Task,
