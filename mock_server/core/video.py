@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
-from bgmock.server.core import imaging
+from bgmock.server.core import compose, imaging
 from PIL import Image
 
 ZOOM = 0.12           # the shot ends 12 % closer than it starts
@@ -50,18 +50,9 @@ def frame_size(source: tuple[int, int], short_side: int) -> tuple[int, int]:
     return (short_side, long_side) if height > width else (long_side, short_side)
 
 
-def _cover(img: Image.Image, width: int, height: int) -> Image.Image:
-    """Scale and centre-crop ``img`` so it covers ``width`` x ``height`` exactly."""
-    scale = max(width / img.width, height / img.height)
-    size = (max(width, round(img.width * scale)), max(height, round(img.height * scale)))
-    resized = img.resize(size, Image.Resampling.BILINEAR)
-    left, top = (size[0] - width) // 2, (size[1] - height) // 2
-    return resized.crop((left, top, left + width, top + height))
-
-
 def _frames(img: Image.Image, clip: Clip) -> list[Image.Image]:
     """The pan/zoom: a window shrinking by :data:`ZOOM` while it drifts right and down."""
-    base = _cover(img, clip.width, clip.height)
+    base = compose.cover(img, clip.width, clip.height)
     out = []
     for i in range(clip.frames):
         t = i / max(1, clip.frames - 1)
@@ -100,4 +91,4 @@ def still_jpg(image: bytes, width: int, height: int, limits: imaging.Limits) -> 
     img = imaging.decode(image, limits)
     flat = Image.new("RGB", img.size, (0, 0, 0))
     flat.paste(img, mask=img.getchannel("A"))
-    return imaging.encode(_cover(flat, width, height), "jpg")
+    return imaging.encode(compose.cover(flat, width, height), "jpg")
