@@ -47,7 +47,7 @@ def data_uri(data: bytes, mime: str = "image/png") -> str:
     return f"data:{mime};base64,{base64.b64encode(data).decode()}"
 
 
-PRODUCT = imaging.synthetic_product("picpik", 320, 240, (80, 60, 240, 180))
+PRODUCT = imaging.synthetic_product("picpik", 400, 300, (80, 60, 320, 240))
 PRODUCT_PNG = imaging.encode(PRODUCT, "png")
 RAW = data_uri(PRODUCT_PNG)
 
