@@ -26,7 +26,7 @@ from tests.picpik_calls import (
 __all__ = ["picpik"]  # the fixture, once per mode
 
 XID = re.compile(r"^[0-9a-v]{20}$")
-DOCS_REMOVE_BACKGROUND = contracts.load("picpik", "RemoveBackground.request")["examples"][0]
+DOCS_REMOVE_BACKGROUND = contracts.load("picpik", "remove_background.request")["examples"][0]
 
 # --- signing (K3): the sheet's four vectors on the server's signer ----------------------------
 
@@ -173,7 +173,7 @@ def test_the_docs_example_request_succeeds_verbatim(picpik: PicpikApi) -> None:
     """K16: the docs' key has signature checking off; its placeholder image stands for the
     docs' demo photo (D183), so the task finishes with a real cut-out."""
     response = picpik.post(GATEWAY, json=DOCS_REMOVE_BACKGROUND)
-    body = picpik.answer("RemoveBackground", response)
+    body = picpik.answer("remove_background", response)
     assert body["RetCode"] == 0 and body["request_uuid"] == DOCS_REMOVE_BACKGROUND["request_uuid"]
     docs = picpik.view(PicpikApi)
     docs.public_key = DOCS_KEY
@@ -182,11 +182,11 @@ def test_the_docs_example_request_succeeds_verbatim(picpik: PicpikApi) -> None:
 
 
 def test_the_docs_batch_and_query_examples_succeed_verbatim(picpik: PicpikApi) -> None:
-    batch = contracts.load("picpik", "RemoveBackgroundsInBatch.request")["examples"][0]
-    body = picpik.answer("RemoveBackgroundsInBatch", picpik.post(GATEWAY, json=batch))
+    batch = contracts.load("picpik", "remove_backgrounds_in_batch.request")["examples"][0]
+    body = picpik.answer("remove_backgrounds_in_batch", picpik.post(GATEWAY, json=batch))
     assert body["RetCode"] == 0 and len(body["TaskUIDList"]) == 2
-    query = contracts.load("picpik", "ListTasksDetails.request")["examples"][0]
-    body = picpik.answer("ListTasksDetails", picpik.post(GATEWAY, json=query))
+    query = contracts.load("picpik", "list_tasks_details.request")["examples"][0]
+    body = picpik.answer("list_tasks_details", picpik.post(GATEWAY, json=query))
     (detail,) = body["TaskDetailList"]
     assert detail["TaskUID"] == "ckti5nf2h4keq8mr9n00" and detail["Status"] == "Finished"
     assert picpik.image(detail["ImgList"][0]).mode == "RGBA"
@@ -431,7 +431,7 @@ def test_every_ret_code_through_the_fault_header(picpik: PicpikApi, code: int) -
 
 
 def test_153_through_a_rate_limit_rule_for_a_few_requests(picpik: PicpikApi) -> None:
-    picpik.controls.fault("picpik", "error=153", operation="ListTasksDetails",
+    picpik.controls.fault("picpik", "error=153", operation="list_tasks_details",
                           key=PUBLIC_KEY, count=2)
     uid = picpik.submit()
     codes = [picpik.act("ListTasksDetails", TaskUIDList=[uid])["RetCode"] for _ in range(3)]
@@ -448,8 +448,8 @@ def test_the_journal_names_the_action(picpik: PicpikApi) -> None:
     picpik.submit()
     picpik.act("ListModels")
     entries = picpik.controls.journal("picpik")
-    assert [e["operation"] for e in entries][-2:] in (["RemoveBackground", ""],
-                                                      ["", "RemoveBackground"])
+    assert [e["operation"] for e in entries][-2:] in (["remove_background", ""],
+                                                      ["", "remove_background"])
 
 
 def test_reset_brings_back_the_fresh_state(picpik: PicpikApi) -> None:

@@ -30,6 +30,13 @@ CONCURRENCY = 50    # unfinished tasks per key; beyond: 153 (D185)
 KNOBS = ("Box", "RemoveType", "ErodeSize", "ForegroundThreshold", "BackgroundThreshold",
          "HairOptimization", "OnlyMask")
 BATCH_KNOBS = KNOBS[2:]
+# Action -> operation name (contracts, fault rules: snake case, D187), and back.
+OPERATIONS = {"RemoveBackground": "remove_background",
+              "RemoveBackgroundsInBatch": "remove_backgrounds_in_batch",
+              "ListTasksDetails": "list_tasks_details",
+              "GetGenerateTaskDetail": "get_generate_task_detail",
+              "ListGenerateTaskDetail": "list_generate_task_detail"}
+ACTIONS = {operation: action for action, operation in OPERATIONS.items()}
 
 
 def echo(call: Call) -> Echo:
