@@ -467,3 +467,67 @@ def test_the_openapi_document_is_served(picpik: PicpikApi) -> None:
     assert set(schema["discriminator"]["mapping"]) == {
         "RemoveBackground", "RemoveBackgroundsInBatch", "ListTasksDetails",
         "GetGenerateTaskDetail", "ListGenerateTaskDetail"}
+
+
+# --- configuration, bounds ----------------------------------------------------------------------
+
+def test_config_file_accounts_with_points_and_the_signature_switch() -> None:
+    from bgmock.server.settings import Settings
+    from bgmock.server.testing import InProcessMock
+
+    accounts = {"picpik": [{"public_key": "pk1", "private_key": "sk1", "points": 1},
+                           {"public_key": "pk2", "private_key": "sk2", "check_signature": 0}]}
+    mock = InProcessMock(Settings(clock="virtual", accounts=accounts, picpik_points=7))
+    try:
+        one = PicpikApi("inprocess", mock.client(), mock, mock.engine)
+        one.public_key, one.private_key = "pk1", "sk1"
+        one.submit()
+        assert one.act("RemoveBackground", RawImage=RAW)["RetCode"] == 520  # 1 point only
+        unsigned = {"Action": "RemoveBackground", "PublicKey": "pk2", "RawImage": RAW}
+        assert one.send(unsigned, sign=False).json()["RetCode"] == 0  # checking off
+        assert mock.account("picpik", "abcdefg")["credits"] == 7   # picpik_points
+    finally:
+        mock.close()
+
+
+@pytest.mark.parametrize(("spec", "problem"), [
+    ({"public_key": "pk"}, "accounts.picpik[0].private_key: required"),
+    ({"public_key": "pk", "private_key": "s", "check_signature": 2},
+     "accounts.picpik[0].check_signature: must be in 0..1"),
+    ({"public_key": "pk", "private_key": "s", "points": -1},
+     "accounts.picpik[0].points: must be in 0..1000000000"),
+])
+def test_a_bad_config_account_names_its_field(spec, problem) -> None:
+    from bgmock.server.settings import Settings
+    from bgmock.server.testing import InProcessMock
+
+    with pytest.raises(ValueError, match=re.escape(problem)):
+        InProcessMock(Settings(clock="virtual", accounts={"picpik": [spec]}))
+
+
+def test_a_body_over_the_limit_is_230_body() -> None:
+    from bgmock.server.settings import Settings
+    from bgmock.server.testing import InProcessMock
+
+    mock = InProcessMock(Settings(clock="virtual", picpik_max_image_bytes=1000))
+    try:
+        api = PicpikApi("inprocess", mock.client(), mock, mock.engine)
+        response = api.send({"Action": "RemoveBackground", "RawImage": "A" * 2 * 1024 * 1024})
+        answer = response.json()                       # refused unread: no Action to echo
+        assert (answer["RetCode"], answer["Message"]) == (230, "Params [body] not available")
+        assert response.status_code == 200 and answer["Action"] == ""
+    finally:
+        mock.close()
+
+
+def test_the_unfinished_task_cap_is_153(picpik: PicpikApi) -> None:
+    picpik.controls.set_account("picpik", PUBLIC_KEY, concurrency=2)
+    picpik.submit(headers={"X-Mock-Fault": "stuck"})
+    picpik.submit(headers={"X-Mock-Fault": "stuck"})
+    assert picpik.act("RemoveBackground", RawImage=RAW)["RetCode"] == 153
+
+
+def test_a_task_can_finish_on_the_nth_poll(picpik: PicpikApi) -> None:
+    uid = picpik.submit(headers={"X-Mock-Fault": "polls=3"})
+    statuses = [picpik.details(uid)[0]["Status"] for _ in range(3)]
+    assert statuses == ["Queuing", "Running", "Finished"]
