@@ -531,3 +531,14 @@ def test_a_task_can_finish_on_the_nth_poll(picpik: PicpikApi) -> None:
     uid = picpik.submit(headers={"X-Mock-Fault": "polls=3"})
     statuses = [picpik.details(uid)[0]["Status"] for _ in range(3)]
     assert statuses == ["Queuing", "Running", "Finished"]
+
+
+def test_every_ret_code_through_an_admin_rule(picpik: PicpikApi) -> None:
+    uid = picpik.submit()
+    for code in sorted(MESSAGES):
+        picpik.controls.fault("picpik", f"error={code}", operation="list_tasks_details",
+                              key=PUBLIC_KEY, count=1)
+        answer = picpik.act("ListTasksDetails", TaskUIDList=[uid])
+        assert (answer["RetCode"], answer["Message"]) == (
+            code, MESSAGES[code].format("TaskUIDList"))
+    assert picpik.act("ListTasksDetails", TaskUIDList=[uid])["RetCode"] == 0  # all used up
