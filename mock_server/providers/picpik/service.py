@@ -19,6 +19,8 @@ from bgmock.server.core.timeline import Retention
 from bgmock.server.providers.picpik import images
 from bgmock.server.providers.picpik.errors import Echo, PicpikError
 
+from bgmock import contracts
+
 PROVIDER = "picpik"
 LIFECYCLE = Lifecycle(pending=("Queuing", "Running"), durations=(1.0, 3.0),
                       success="Finished", failure="Error",
@@ -30,12 +32,10 @@ CONCURRENCY = 50    # unfinished tasks per key; beyond: 153 (D185)
 KNOBS = ("Box", "RemoveType", "ErodeSize", "ForegroundThreshold", "BackgroundThreshold",
          "HairOptimization", "OnlyMask")
 BATCH_KNOBS = KNOBS[2:]
-# Action -> operation name (contracts, fault rules: snake case, D187), and back.
-OPERATIONS = {"RemoveBackground": "remove_background",
-              "RemoveBackgroundsInBatch": "remove_backgrounds_in_batch",
-              "ListTasksDetails": "list_tasks_details",
-              "GetGenerateTaskDetail": "get_generate_task_detail",
-              "ListGenerateTaskDetail": "list_generate_task_detail"}
+# Action -> operation name (contracts, fault rules: snake case, D187), from the contract's
+# ``select``, and back.
+OPERATIONS = {op.value: op.name for route in contracts.routes(PROVIDER).values()
+              for op in route.operations.values() if op.value is not None}
 ACTIONS = {operation: action for action, operation in OPERATIONS.items()}
 
 
