@@ -523,8 +523,11 @@ def test_a_body_over_the_limit_is_230_body() -> None:
 def test_the_unfinished_task_cap_is_153(picpik: PicpikApi) -> None:
     picpik.controls.set_account("picpik", PUBLIC_KEY, concurrency=2)
     picpik.submit(headers={"X-Mock-Fault": "stuck"})
+    assert picpik.act("RemoveBackgroundsInBatch", RawImages=[RAW, RAW])["RetCode"] == 153
     picpik.submit(headers={"X-Mock-Fault": "stuck"})
     assert picpik.act("RemoveBackground", RawImage=RAW)["RetCode"] == 153
+    mine = [t for t in picpik.controls.tasks("picpik") if t["owner"] == PUBLIC_KEY]
+    assert len(mine) == 2                              # the refused batch created none
 
 
 def test_a_task_can_finish_on_the_nth_poll(picpik: PicpikApi) -> None:

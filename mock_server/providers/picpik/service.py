@@ -153,11 +153,13 @@ async def remove_background(call: Call) -> dict[str, Any]:
 
 async def remove_backgrounds_in_batch(call: Call) -> dict[str, Any]:
     """One task per image, in order (K11); refused whole (nothing created) when the key's
-    points cannot cover every image (K15)."""
+    points cannot cover every image (K15) or its unfinished tasks would pass the cap (D185)."""
     knobs = _knobs(call, BATCH_KNOBS)  # no Box, no RemoveType for a batch (RBB)
     data = [_image(raw, "RawImages", call) for raw in call.params["RawImages"]]
-    account = _account(call)
-    await call.engine.tasks.catch_up(PROVIDER, account.key)  # finished tasks settle first
+    account, engine = _account(call), call.engine
+    await engine.tasks.catch_up(PROVIDER, account.key)  # finished tasks settle first
+    if engine.tasks.unfinished(PROVIDER, account.key) + len(data) > account.concurrency:
+        raise PicpikError(153, echo(call))
     if account.available + 1e-9 < COST * len(data):
         raise PicpikError(520, echo(call))
     uids = [(await _submit(call, image, knobs)).id for image in data]
