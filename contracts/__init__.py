@@ -372,6 +372,16 @@ def _merged(first: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+def _discriminate(operation: dict[str, Any], route: Route) -> None:
+    """Operations named by a body field (PICPIK's ``Action``): the body's ``oneOf`` gets an
+    OpenAPI discriminator on that field, mapping each value to its request schema (D181)."""
+    schema = operation["requestBody"]["content"]["application/json"]["schema"]
+    schema["discriminator"] = {
+        "propertyName": route.field,
+        "mapping": {value: f"#/components/schemas/{op.name}.request"
+                    for value, op in route.operations.items()}}
+
+
 @cache
 def _openapi(provider: str) -> dict[str, Any]:
     index = operations(provider)
@@ -392,6 +402,9 @@ def _openapi(provider: str) -> dict[str, Any]:
             shared = paths.setdefault(op["path"], {}).get(method.lower())
             paths[op["path"]][method.lower()] = (document if shared is None
                                                  else _merged(shared, document))
+    for (path, method), route in routes(provider).items():
+        if route.style == "field" and len(route.operations) > 1:
+            _discriminate(paths[path][method.lower()], route)
     return {
         "openapi": "3.1.0",
         "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
