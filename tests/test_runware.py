@@ -138,3 +138,26 @@ def test_socket_and_rest_answer_the_same_tasks_alike(runware: RunwareApi) -> Non
     with runware.socket() as ws:
         ws.authenticate()
         assert ws.run(*tasks) == rest
+
+
+# --- routing, journal ------------------------------------------------------------------------
+
+def test_host_routing_without_the_prefix(runware: RunwareApi) -> None:
+    response = runware.http.post("/v1", json=[upload_task(data_uri(photo()))], headers={
+        "Authorization": f"Bearer {DEMO_KEY}", "Host": "api.runware.ai"})
+    assert response.status_code == 200, response.text
+    [item] = response.json()["data"]
+    path = item["imageURL"].split("/runware", 1)[1]  # /image/ii/<uuid>.png?...
+    served = runware.http.get(path, headers={"Host": "im.runware.ai"})
+    assert served.status_code == 200 and served.headers["content-type"] == "image/png"
+    if runware.mode == "inprocess":  # over the wire the client library sets its own Host
+        with runware.socket("/v1", host="ws-api.runware.ai") as ws:
+            assert ws.run({"taskType": "ping", "ping": True})["data"][0]["pong"] is True
+
+
+def test_each_task_is_journalled_under_its_operation(runware: RunwareApi) -> None:
+    runware.controls.http.delete(f"{runware.controls.base_url}/__admin/journal")
+    runware.run({"taskType": "ping"}, upload_task("!!"), {"taskType": "nope"})
+    entries = runware.controls.journal("runware")
+    assert [(e["operation"], e["code"]) for e in entries[-3:]] == [
+        ("ping", "ok"), ("image_upload", "invalidInputImage"), ("", "unsupportedTaskType")]
