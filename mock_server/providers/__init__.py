@@ -19,6 +19,7 @@ SETTINGS["picpik"] = PicpikSettings
 def all_providers() -> list[Provider]:
     from bgmock.server.providers.aidge.provider import Aidge
     from bgmock.server.providers.picpik.provider import Picpik
+    from bgmock.server.providers.runware.provider import Runware
     from bgmock.server.providers.topview.provider import Topview
 
-    return [Topview(), Aidge(), Picpik()]
+    return [Topview(), Aidge(), Picpik(), Runware()]
