@@ -26,6 +26,9 @@ MIMES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
 MAX_ERODE = 255        # px; Runware allows 1..255, PICPIK 0..40
 REFINE_RADIUS = 2.0    # px; contour details smaller than this are smoothed away
 REFINE_FEATHER = 1.0   # px; the anti-aliased edge a refined mask gets
+# libwebp's effort 2 of 0..6: a 2048² cut-out in ~0.3 s instead of ~0.9 s at the default 4,
+# at about the same size
+WEBP_OPTIONS = {"method": 2}
 
 
 class MattingOptionError(ValueError):
@@ -236,6 +239,6 @@ def _encoded(img: Image.Image, fmt: str, quality: int) -> Matted:
             flat.paste(img, mask=img.getchannel("A"))
             img = flat
         out = io.BytesIO()
-        img.save(out, fmt, quality=quality)
+        img.save(out, fmt, quality=quality, **WEBP_OPTIONS if fmt == "WEBP" else {})
         data = out.getvalue()
     return Matted(data, MIMES[fmt], img.width, img.height)
