@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -21,11 +22,14 @@ GATEWAY = "/picpik/"
 
 
 def _text(value: Any) -> str:
-    """picpik_signer.py's ``__any_2_string``."""
+    """picpik_signer.py's ``__any_2_string``, with the signature page's rule that a float is
+    never written in scientific notation (the official Python signer's ``str`` would)."""
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, float) and int(value) == value:
         return str(int(value))
+    if isinstance(value, float):
+        return format(Decimal(repr(value)), "f")
     if isinstance(value, dict):
         return "".join(f"{k}{_text(value[k])}" for k in sorted(value))
     if isinstance(value, list):

@@ -56,7 +56,11 @@ def test_openapi_is_built_from_the_contracts(provider: str) -> None:
     index = contracts.operations(provider)["operations"]
     for name, op in index.items():
         for method in op.get("methods", [op.get("method")]):
-            assert document["paths"][op["path"]][method.lower()]["operationId"].startswith(name)
+            operation_id = document["paths"][op["path"]][method.lower()]["operationId"]
+            if "select" in op:  # operations named by a body field share one (D181)
+                assert name in operation_id.split("_")
+            else:
+                assert operation_id.startswith(name)
     text = json.dumps(document)
     for ref in _refs(document):           # every $ref resolves inside the document
         assert ref.startswith("#/components/schemas/"), ref

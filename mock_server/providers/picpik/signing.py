@@ -63,4 +63,5 @@ def sign(params: dict[str, Any], private_key: str) -> str:
 def verify(params: dict[str, Any], private_key: str, given: str) -> bool:
     """``given`` is the signature of ``params``; compared in constant time, case-insensitive
     (the official signers write lower case)."""
-    return hmac.compare_digest(sign(params, private_key), given.lower())
+    return hmac.compare_digest(sign(params, private_key).encode(),
+                               given.lower().encode("utf-8", "surrogatepass"))
