@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import io
 import json
 from collections.abc import Iterator
@@ -31,6 +32,8 @@ from bgmock.client.picpik import (
 )
 from bgmock.server.core import imaging
 from bgmock.server.testing import InProcessMock, MockServer
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from bgmock import contracts
@@ -375,3 +378,39 @@ def test_a_refused_download_names_the_storage_code() -> None:
         client.download(url)
     assert (caught.value.ret_code, caught.value.code, caught.value.message) == \
         (403, "AccessDenied", "Request has expired")
+
+
+# --- any answer: a result or PicpikError, never another exception -----------------------------
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-2**40, 2**40) | st.floats(allow_nan=False,
+                                                                       allow_infinity=False)
+    | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner,
+                                                                max_size=3),
+    max_leaves=10)
+detail = st.fixed_dictionaries(
+    {"TaskUID": json_values | st.just("ckti5nf2h4keq8mr9n00"),
+     "Action": json_values | st.just("RemoveBackground"),
+     "Status": json_values | st.sampled_from(["Queuing", "Running", "Finished", "Error"])},
+    optional={"ImgList": json_values | st.lists(st.text(max_size=5), max_size=2),
+              "ConsumeApiPoint": json_values, "ErrorCode": json_values,
+              "ErrorMassage": json_values, "Seed": json_values, "TxtList": json_values})
+answers = st.fixed_dictionaries(
+    {"RetCode": json_values | st.sampled_from([0, 171, 230])},
+    optional={"Action": json_values | st.just("ListTasksDetails"),
+              "Message": json_values | st.just(""), "request_uuid": json_values | st.just("u"),
+              "TaskUID": json_values, "TaskUIDList": json_values,
+              "TaskDetailList": json_values | st.lists(detail, max_size=2)}) | json_values
+
+
+@given(answers, st.sampled_from([200, 400, 500]))
+@settings(max_examples=150, deadline=None)
+def test_any_answer_gives_a_result_or_picpik_error(answer: Any, status: int) -> None:
+    content = json.dumps(answer).encode()
+    transport = httpx.MockTransport(lambda _: httpx.Response(status, content=content))
+    with PicpikClient(PUBLIC, PRIVATE, "http://fake.test", transport=transport) as client:
+        for call in (lambda: client.remove_background(b"x"), lambda: client.tasks(["a"]),
+                     lambda: client.remove_backgrounds([b"x"]), lambda: client.task("a")):
+            with contextlib.suppress(PicpikError):
+                call()
