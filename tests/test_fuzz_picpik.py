@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bgmock import contracts
-from tests.picpik_calls import DOCS_KEY, GATEWAY, PicpikApi, data_uri, picpik, signed
+from tests.picpik_calls import DOCS_KEY, GATEWAY, PicpikApi, data_uri, operation_of, picpik, signed
 
 __all__ = ["picpik"]
 
@@ -48,7 +48,7 @@ def envelope(response: httpx.Response, allowed: tuple[int, ...] = (200,)) -> dic
     assert response.status_code in allowed, response.text
     body = response.json()
     action = body.get("Action") if isinstance(body, dict) else None
-    operation = action if action in VALID else None
+    operation = operation_of(action)
     if body.get("RetCode") == 0:
         assert operation is not None
     contracts.check_response("picpik", operation, body)

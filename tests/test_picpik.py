@@ -26,7 +26,7 @@ from tests.picpik_calls import (
 __all__ = ["picpik"]  # the fixture, once per mode
 
 XID = re.compile(r"^[0-9a-v]{20}$")
-DOCS_REMOVE_BACKGROUND = contracts.load("picpik", "RemoveBackground.request")["examples"][0]
+DOCS_REMOVE_BACKGROUND = contracts.load("picpik", "remove_background.request")["examples"][0]
 
 # --- signing (K3): the sheet's four vectors on the server's signer ----------------------------
 
@@ -173,7 +173,7 @@ def test_the_docs_example_request_succeeds_verbatim(picpik: PicpikApi) -> None:
     """K16: the docs' key has signature checking off; its placeholder image stands for the
     docs' demo photo (D183), so the task finishes with a real cut-out."""
     response = picpik.post(GATEWAY, json=DOCS_REMOVE_BACKGROUND)
-    body = picpik.answer("RemoveBackground", response)
+    body = picpik.answer("remove_background", response)
     assert body["RetCode"] == 0 and body["request_uuid"] == DOCS_REMOVE_BACKGROUND["request_uuid"]
     docs = picpik.view(PicpikApi)
     docs.public_key = DOCS_KEY
@@ -182,11 +182,11 @@ def test_the_docs_example_request_succeeds_verbatim(picpik: PicpikApi) -> None:
 
 
 def test_the_docs_batch_and_query_examples_succeed_verbatim(picpik: PicpikApi) -> None:
-    batch = contracts.load("picpik", "RemoveBackgroundsInBatch.request")["examples"][0]
-    body = picpik.answer("RemoveBackgroundsInBatch", picpik.post(GATEWAY, json=batch))
+    batch = contracts.load("picpik", "remove_backgrounds_in_batch.request")["examples"][0]
+    body = picpik.answer("remove_backgrounds_in_batch", picpik.post(GATEWAY, json=batch))
     assert body["RetCode"] == 0 and len(body["TaskUIDList"]) == 2
-    query = contracts.load("picpik", "ListTasksDetails.request")["examples"][0]
-    body = picpik.answer("ListTasksDetails", picpik.post(GATEWAY, json=query))
+    query = contracts.load("picpik", "list_tasks_details.request")["examples"][0]
+    body = picpik.answer("list_tasks_details", picpik.post(GATEWAY, json=query))
     (detail,) = body["TaskDetailList"]
     assert detail["TaskUID"] == "ckti5nf2h4keq8mr9n00" and detail["Status"] == "Finished"
     assert picpik.image(detail["ImgList"][0]).mode == "RGBA"
@@ -431,7 +431,7 @@ def test_every_ret_code_through_the_fault_header(picpik: PicpikApi, code: int) -
 
 
 def test_153_through_a_rate_limit_rule_for_a_few_requests(picpik: PicpikApi) -> None:
-    picpik.controls.fault("picpik", "error=153", operation="ListTasksDetails",
+    picpik.controls.fault("picpik", "error=153", operation="list_tasks_details",
                           key=PUBLIC_KEY, count=2)
     uid = picpik.submit()
     codes = [picpik.act("ListTasksDetails", TaskUIDList=[uid])["RetCode"] for _ in range(3)]
@@ -448,8 +448,8 @@ def test_the_journal_names_the_action(picpik: PicpikApi) -> None:
     picpik.submit()
     picpik.act("ListModels")
     entries = picpik.controls.journal("picpik")
-    assert [e["operation"] for e in entries][-2:] in (["RemoveBackground", ""],
-                                                      ["", "RemoveBackground"])
+    assert [e["operation"] for e in entries][-2:] in (["remove_background", ""],
+                                                      ["", "remove_background"])
 
 
 def test_reset_brings_back_the_fresh_state(picpik: PicpikApi) -> None:
@@ -467,3 +467,81 @@ def test_the_openapi_document_is_served(picpik: PicpikApi) -> None:
     assert set(schema["discriminator"]["mapping"]) == {
         "RemoveBackground", "RemoveBackgroundsInBatch", "ListTasksDetails",
         "GetGenerateTaskDetail", "ListGenerateTaskDetail"}
+
+
+# --- configuration, bounds ----------------------------------------------------------------------
+
+def test_config_file_accounts_with_points_and_the_signature_switch() -> None:
+    from bgmock.server.settings import Settings
+    from bgmock.server.testing import InProcessMock
+
+    accounts = {"picpik": [{"public_key": "pk1", "private_key": "sk1", "points": 1},
+                           {"public_key": "pk2", "private_key": "sk2", "check_signature": 0}]}
+    mock = InProcessMock(Settings(clock="virtual", accounts=accounts, picpik_points=7))
+    try:
+        one = PicpikApi("inprocess", mock.client(), mock, mock.engine)
+        one.public_key, one.private_key = "pk1", "sk1"
+        one.submit()
+        assert one.act("RemoveBackground", RawImage=RAW)["RetCode"] == 520  # 1 point only
+        unsigned = {"Action": "RemoveBackground", "PublicKey": "pk2", "RawImage": RAW}
+        assert one.send(unsigned, sign=False).json()["RetCode"] == 0  # checking off
+        assert mock.account("picpik", "abcdefg")["credits"] == 7   # picpik_points
+    finally:
+        mock.close()
+
+
+@pytest.mark.parametrize(("spec", "problem"), [
+    ({"public_key": "pk"}, "accounts.picpik[0].private_key: required"),
+    ({"public_key": "pk", "private_key": "s", "check_signature": 2},
+     "accounts.picpik[0].check_signature: must be in 0..1"),
+    ({"public_key": "pk", "private_key": "s", "points": -1},
+     "accounts.picpik[0].points: must be in 0..1000000000"),
+])
+def test_a_bad_config_account_names_its_field(spec, problem) -> None:
+    from bgmock.server.settings import Settings
+    from bgmock.server.testing import InProcessMock
+
+    with pytest.raises(ValueError, match=re.escape(problem)):
+        InProcessMock(Settings(clock="virtual", accounts={"picpik": [spec]}))
+
+
+def test_a_body_over_the_limit_is_230_body() -> None:
+    from bgmock.server.settings import Settings
+    from bgmock.server.testing import InProcessMock
+
+    mock = InProcessMock(Settings(clock="virtual", picpik_max_image_bytes=1000))
+    try:
+        api = PicpikApi("inprocess", mock.client(), mock, mock.engine)
+        response = api.send({"Action": "RemoveBackground", "RawImage": "A" * 2 * 1024 * 1024})
+        answer = response.json()                       # refused unread: no Action to echo
+        assert (answer["RetCode"], answer["Message"]) == (230, "Params [body] not available")
+        assert response.status_code == 200 and answer["Action"] == ""
+    finally:
+        mock.close()
+
+
+def test_the_unfinished_task_cap_is_153(picpik: PicpikApi) -> None:
+    picpik.controls.set_account("picpik", PUBLIC_KEY, concurrency=2)
+    picpik.submit(headers={"X-Mock-Fault": "stuck"})
+    assert picpik.act("RemoveBackgroundsInBatch", RawImages=[RAW, RAW])["RetCode"] == 153
+    picpik.submit(headers={"X-Mock-Fault": "stuck"})
+    assert picpik.act("RemoveBackground", RawImage=RAW)["RetCode"] == 153
+    mine = [t for t in picpik.controls.tasks("picpik") if t["owner"] == PUBLIC_KEY]
+    assert len(mine) == 2                              # the refused batch created none
+
+
+def test_a_task_can_finish_on_the_nth_poll(picpik: PicpikApi) -> None:
+    uid = picpik.submit(headers={"X-Mock-Fault": "polls=3"})
+    statuses = [picpik.details(uid)[0]["Status"] for _ in range(3)]
+    assert statuses == ["Queuing", "Running", "Finished"]
+
+
+def test_every_ret_code_through_an_admin_rule(picpik: PicpikApi) -> None:
+    uid = picpik.submit()
+    for code in sorted(MESSAGES):
+        picpik.controls.fault("picpik", f"error={code}", operation="list_tasks_details",
+                              key=PUBLIC_KEY, count=1)
+        answer = picpik.act("ListTasksDetails", TaskUIDList=[uid])
+        assert (answer["RetCode"], answer["Message"]) == (
+            code, MESSAGES[code].format("TaskUIDList"))
+    assert picpik.act("ListTasksDetails", TaskUIDList=[uid])["RetCode"] == 0  # all used up

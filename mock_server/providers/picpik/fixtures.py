@@ -70,7 +70,7 @@ def seed(engine: Engine) -> None:
         key = f"results/{uid}.png"
         engine.files.put_lazy(RESULT_BUCKET, key, partial(demo_result, uid), "image/png")
         engine.tasks.add_finished(Task(
-            id=uid, provider=PROVIDER, operation="RemoveBackground", owner=DOCS_PUBLIC_KEY,
+            id=uid, provider=PROVIDER, operation="remove_background", owner=DOCS_PUBLIC_KEY,
             lifecycle=LIFECYCLE, plan=TaskPlan(), created_at=now, finished_at=now,
             status=LIFECYCLE.success, payload={}, cost=COST,
             result=Result(key, *images.DEMO_SIZE)))

@@ -9,6 +9,7 @@ from bgmock.server.core.endpoints import Call
 from bgmock.server.core.tasks import Task
 from bgmock.server.providers.picpik.errors import TASK_ERROR_CODE, PicpikError
 from bgmock.server.providers.picpik.service import (
+    ACTIONS,
     LIFECYCLE,
     PROVIDER,
     RESULT_BUCKET,
@@ -56,7 +57,7 @@ def _error(task: Task) -> tuple[int, str]:
 def task_detail(call: Call, task: Task) -> dict[str, Any]:
     """A TaskDetail (``ErrorMassage`` spelt as the docs spell it)."""
     code, message = _error(task)
-    return {"TaskUID": task.id, "Action": task.operation, "Status": task.status,
+    return {"TaskUID": task.id, "Action": ACTIONS[task.operation], "Status": task.status,
             "ImgList": urls(call, task), "ConsumeApiPoint": int(task.cost) if task.succeeded
             else 0, "ErrorCode": code, "ErrorMassage": message}
 

@@ -102,17 +102,17 @@ class PicpikSpec(SpecBase):
 
 def _first_parameter(params: Any) -> str:
     action = params.get("Action") if isinstance(params, dict) else None
-    if action not in contracts.operations(service.PROVIDER)["operations"]:
+    operation = service.OPERATIONS.get(action) if isinstance(action, str) else None
+    if operation is None:
         return "Action"
-    required = contracts.load(service.PROVIDER, f"{action}.request")["required"]
-    return required[-1]
+    return contracts.load(service.PROVIDER, f"{operation}.request")["required"][-1]
 
 
 def app(engine: Engine) -> ProviderApp:
     return ProviderApp(PicpikSpec(engine), engine, {
-        "RemoveBackground": service.remove_background,
-        "RemoveBackgroundsInBatch": service.remove_backgrounds_in_batch,
-        "ListTasksDetails": queries.list_tasks_details,
-        "GetGenerateTaskDetail": queries.get_generate_task_detail,
-        "ListGenerateTaskDetail": queries.list_generate_task_detail,
+        "remove_background": service.remove_background,
+        "remove_backgrounds_in_batch": service.remove_backgrounds_in_batch,
+        "list_tasks_details": queries.list_tasks_details,
+        "get_generate_task_detail": queries.get_generate_task_detail,
+        "list_generate_task_detail": queries.list_generate_task_detail,
     })

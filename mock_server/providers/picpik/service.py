@@ -19,6 +19,8 @@ from bgmock.server.core.timeline import Retention
 from bgmock.server.providers.picpik import images
 from bgmock.server.providers.picpik.errors import Echo, PicpikError
 
+from bgmock import contracts
+
 PROVIDER = "picpik"
 LIFECYCLE = Lifecycle(pending=("Queuing", "Running"), durations=(1.0, 3.0),
                       success="Finished", failure="Error",
@@ -30,6 +32,11 @@ CONCURRENCY = 50    # unfinished tasks per key; beyond: 153 (D185)
 KNOBS = ("Box", "RemoveType", "ErodeSize", "ForegroundThreshold", "BackgroundThreshold",
          "HairOptimization", "OnlyMask")
 BATCH_KNOBS = KNOBS[2:]
+# Action -> operation name (contracts, fault rules: snake case, D187), from the contract's
+# ``select``, and back.
+OPERATIONS = {op.value: op.name for route in contracts.routes(PROVIDER).values()
+              for op in route.operations.values() if op.value is not None}
+ACTIONS = {operation: action for action, operation in OPERATIONS.items()}
 
 
 def echo(call: Call) -> Echo:
@@ -146,11 +153,13 @@ async def remove_background(call: Call) -> dict[str, Any]:
 
 async def remove_backgrounds_in_batch(call: Call) -> dict[str, Any]:
     """One task per image, in order (K11); refused whole (nothing created) when the key's
-    points cannot cover every image (K15)."""
+    points cannot cover every image (K15) or its unfinished tasks would pass the cap (D185)."""
     knobs = _knobs(call, BATCH_KNOBS)  # no Box, no RemoveType for a batch (RBB)
     data = [_image(raw, "RawImages", call) for raw in call.params["RawImages"]]
-    account = _account(call)
-    await call.engine.tasks.catch_up(PROVIDER, account.key)  # finished tasks settle first
+    account, engine = _account(call), call.engine
+    await engine.tasks.catch_up(PROVIDER, account.key)  # finished tasks settle first
+    if engine.tasks.unfinished(PROVIDER, account.key) + len(data) > account.concurrency:
+        raise PicpikError(153, echo(call))
     if account.available + 1e-9 < COST * len(data):
         raise PicpikError(520, echo(call))
     uids = [(await _submit(call, image, knobs)).id for image in data]
