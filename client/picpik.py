@@ -59,12 +59,14 @@ from bgmock import contracts
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "OPERATIONS",
     "AsyncPicpikClient",
     "PicpikClient",
     "PicpikError",
     "PicpikTaskFailed",
     "PicpikTimeout",
     "TaskDetail",
+    "data_uri",
     "sign",
     "string_to_sign",
 ]
@@ -82,6 +84,9 @@ IMAGE_TYPES = (
 
 Body = dict[str, Any]
 Image = bytes | bytearray | memoryview | str
+# The contract's operation of each Action: its ``select`` on the body field (D181).
+OPERATIONS = {op["select"]["value"]: name
+              for name, op in contracts.operations("picpik")["operations"].items()}
 
 
 class PicpikError(ProviderError):
@@ -221,20 +226,20 @@ def _knobs(erode_size: int | None, foreground_threshold: int | None,
 def _answer(response: httpx.Response, action: str) -> Body:
     """The success body of ``action``; :class:`PicpikError` for anything else. Which answer a
     body is, the contracts say; a success is checked against its schema whole."""
-    status = response.status_code
+    status, operation = response.status_code, OPERATIONS[action]
     try:
         body = response.json()
     except ValueError:
         body = None
-    schema = contracts.response_schema("picpik", action, body)
-    if schema is not None and schema != f"{action}.response":  # the error envelope
+    schema = contracts.response_schema("picpik", operation, body)
+    if schema is not None and schema != f"{operation}.response":  # the error envelope
         raise PicpikError(_int(body.get("RetCode"), status), str(body.get("Message") or ""),
                           action=body.get("Action"), request_uuid=body.get("request_uuid"),
                           status=status)
     if schema is None or not response.is_success:
         raise PicpikError(status, f"not a PICPIK answer: {gist(response)}", status=status)
     try:
-        contracts.check_response("picpik", action, body)
+        contracts.check_response("picpik", operation, body)
     except contracts.ContractViolation as exc:
         raise PicpikError(status, f"not a PICPIK {action} answer: {exc}", status=status,
                           request_uuid=body.get("request_uuid")) from None

@@ -20,6 +20,7 @@ import respx
 from bgmock.client._common import MissingCredentials, PollTimeout, ProviderError
 from bgmock.client.picpik import (
     DEFAULT_BASE_URL,
+    OPERATIONS,
     AsyncPicpikClient,
     PicpikClient,
     PicpikError,
@@ -66,8 +67,9 @@ def check_exchange(request: httpx.Request, response: httpx.Response) -> str | No
     assert request.headers["content-type"] == "application/json"
     assert sent["Signature"] == sign(sent, PRIVATE) or sent["PublicKey"] != PUBLIC
     assert set(sent) >= {"Action", "PublicKey", "request_uuid", "Signature"}
-    contracts.validate("picpik", f"{sent['Action']}.request", sent)
-    return contracts.check_response("picpik", sent["Action"], response.json())
+    operation = OPERATIONS[sent["Action"]]  # named by the body field (D181)
+    contracts.validate("picpik", f"{operation}.request", sent)
+    return contracts.check_response("picpik", operation, response.json())
 
 
 def recorder_of(inner: httpx.BaseTransport) -> Recorder:
@@ -141,6 +143,11 @@ def test_bytes_go_as_a_data_uri_and_text_as_it_is() -> None:
     assert data_uri("QUJD") == "QUJD"
 
 
+def test_every_action_of_the_contract_is_known() -> None:
+    assert OPERATIONS["RemoveBackground"] == "remove_background"
+    assert set(OPERATIONS) >= {"RemoveBackgroundsInBatch", "ListTasksDetails"}
+
+
 def test_keys_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PICPIK_PUBLIC_KEY", "pub")
     monkeypatch.setenv("PICPIK_PRIVATE_KEY", "priv")
@@ -179,8 +186,8 @@ def test_remove_background_wait_and_download(bgmock: InProcessMock, recorder: Re
     assert base64.b64decode(first["RawImage"].split(",", 1)[1]) == photo()
     uuids = [b["request_uuid"] for b in sent_bodies(recorder)]
     assert len(set(uuids)) == len(uuids)  # a fresh request_uuid per call
-    assert recorder.validated[0] == "RemoveBackground.response"
-    assert set(recorder.validated[1:]) == {"ListTasksDetails.response"}
+    assert recorder.validated[0] == "remove_background.response"
+    assert set(recorder.validated[1:]) == {"list_tasks_details.response"}
 
 
 def test_only_mask_and_text_images(bgmock: InProcessMock, picpik: PicpikClient) -> None:
@@ -202,7 +209,7 @@ def test_a_batch_gives_one_uid_per_image(bgmock: InProcessMock, recorder: Record
     assert all(t.status == "Finished" and t.img_list for t in details)
     assert picpik.task(uids[1]) == details[1]
     assert sent_bodies(recorder)[0]["Action"] == "RemoveBackgroundsInBatch"
-    assert "RemoveBackgroundsInBatch.response" in recorder.validated
+    assert "remove_backgrounds_in_batch.response" in recorder.validated
 
 
 def test_async_client_in_process() -> None:
@@ -236,7 +243,7 @@ def test_async_client_in_process() -> None:
     finally:
         mock.close()
     assert task.status == "Finished" and open_image(png).size == (200, 180)
-    assert validated[0] == "RemoveBackground.response" and "error.response" in validated
+    assert validated[0] == "remove_background.response" and "error.response" in validated
 
 
 # --- errors -----------------------------------------------------------------------------------
@@ -276,7 +283,7 @@ def test_the_docs_key_needs_no_private_key(bgmock: InProcessMock) -> None:
 
 def test_a_failed_task_raises_and_time_runs_out(bgmock: InProcessMock,
                                                 picpik: PicpikClient) -> None:
-    bgmock.fault("picpik", "fail=boom", operation="RemoveBackground", count=1)
+    bgmock.fault("picpik", "fail=boom", operation="remove_background", count=1)
     uid = picpik.remove_background(photo())
     with pytest.raises(PicpikTaskFailed) as caught:
         picpik.wait(uid, sleep=bgmock.advance)
