@@ -174,3 +174,31 @@ HOT_PATHS: tuple[HotPath, ...] = (
     HotPath("Aidge gateway: signature check failing (IncompleteSignature answer)",
             aidge_bad_signature, aidge_refused, 0.6, key="aidge_bad_signature"),
 )
+
+
+# --- PICPIK ---------------------------------------------------------------------------------
+
+PICPIK_DOCS_KEY = "ALLak9M4cNdHXKOJAJJ4k8Hh1hZS2EgJF1D0FlPwfl"   # the docs' key (K16)
+PICPIK_DOCS_TASK = "ckti5nf2h4keq8mr9n00"   # finished on a fresh mock (the docs' task)
+PICPIK_QUERY = json.dumps({
+    "Action": "ListTasksDetails", "PublicKey": PICPIK_DOCS_KEY,
+    "Signature": "8c862d16a4a5b4a23e0bb0f0e6bd1e2ee3a52f4d", "TaskUIDList": [PICPIK_DOCS_TASK],
+    "request_uuid": "ebe3bd1a-2fb6-4a85-a1bd-a5d556bf0f50"}).encode()
+
+
+def picpik_query_ok(status: int, answer: Any) -> str | None:
+    problem = json_field("RetCode", 0)(status, answer)
+    if problem is None:
+        found = [t.get("Status") for t in answer.get("TaskDetailList") or []]
+        if found != ["Finished"]:
+            return f"task statuses {found!r}, expected ['Finished']"
+    return problem
+
+
+PICPIK_HOT_PATH = HotPath(
+    "PICPIK ListTasksDetails (POST, one finished task, its ImgList URL)",
+    fixed(HttpRequest("POST", "/picpik/", (("Content-Type", "application/json"),),
+                      PICPIK_QUERY)),
+    picpik_query_ok, 0.7, key="picpik_query",
+    note="the docs' key and task (K16: signature checking off for that key)")
+HOT_PATHS = (*HOT_PATHS, PICPIK_HOT_PATH)

@@ -240,7 +240,8 @@ def test_limits_and_bad_bytes_raise_the_image_errors() -> None:
 @pytest.mark.parametrize("bad", [
     {"fmt": "GIF"}, {"fmt": "png"}, {"erode": -1}, {"erode": 256}, {"quality": 0},
     {"quality": 101}, {"foreground_threshold": 256}, {"background_threshold": -1},
-    {"max_side": 0}, {"box": (1, 2, 3)}, {"box": (1.5, 2, 3, 4)}, {"background": (0, 0, 0)},
+    {"max_side": 0}, {"box": (1, 2, 3)}, {"box": (1.5, 2, 3, 4)}, {"box": (0, 0, 10**400, 5)},
+    {"box": (True, 0, 5, 5)}, {"background": (0, 0, 0)},
     {"background": (0, 0, 0, 300)}, {"erode": True},
 ])
 def test_options_out_of_range_are_refused(bad: dict[str, object]) -> None:
@@ -261,7 +262,8 @@ def test_runs_through_offload() -> None:
     assert (result.width, result.height) == (64, 64)
 
 
-coordinate = st.integers(-50, 200)
+coordinate = st.integers(-50, 200) | st.sampled_from([-matting.MAX_COORDINATE,
+                                                      matting.MAX_COORDINATE])
 options_strategy = st.builds(
     Matting,
     box=st.none() | st.tuples(coordinate, coordinate, coordinate, coordinate),

@@ -24,8 +24,12 @@ from PIL import Image, ImageChops, ImageFilter
 FORMATS = ("PNG", "JPEG", "WEBP")
 MIMES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
 MAX_ERODE = 255        # px; Runware allows 1..255, PICPIK 0..40
+MAX_COORDINATE = 1 << 31  # a box corner beyond any image, still exact as a float
 REFINE_RADIUS = 2.0    # px; contour details smaller than this are smoothed away
 REFINE_FEATHER = 1.0   # px; the anti-aliased edge a refined mask gets
+# libwebp's effort 2 of 0..6: a 2048² cut-out in ~0.3 s instead of ~0.9 s at the default 4,
+# at about the same size
+WEBP_OPTIONS = {"method": 2}
 
 
 class MattingOptionError(ValueError):
@@ -57,9 +61,11 @@ class Matting:
         _check_range("quality", self.quality, 1, 100)
         if self.max_side is not None:
             _check_range("max_side", self.max_side, 1, 1 << 20)
-        if self.box is not None and (len(self.box) != 4
-                                     or not all(isinstance(v, int) for v in self.box)):
-            raise MattingOptionError("box must be four ints")
+        if self.box is not None:
+            if len(self.box) != 4:
+                raise MattingOptionError("box must be four ints")
+            for value in self.box:
+                _check_range("box", value, -MAX_COORDINATE, MAX_COORDINATE)
         if self.background is not None:
             if len(self.background) != 4:
                 raise MattingOptionError("background must be four ints (RGBA)")
@@ -236,6 +242,6 @@ def _encoded(img: Image.Image, fmt: str, quality: int) -> Matted:
             flat.paste(img, mask=img.getchannel("A"))
             img = flat
         out = io.BytesIO()
-        img.save(out, fmt, quality=quality)
+        img.save(out, fmt, quality=quality, **WEBP_OPTIONS if fmt == "WEBP" else {})
         data = out.getvalue()
     return Matted(data, MIMES[fmt], img.width, img.height)
