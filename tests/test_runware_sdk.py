@@ -1,0 +1,208 @@
+"""Runware's official Python SDK (``runware`` 0.5.x), unchanged, against the mock over a real
+socket (issue 11 part 5): connect, a local file uploaded and its background removed (URL,
+base64Data and dataURI outputs, checked on the decoded bytes), an invalid key, a task that
+fails, a server-side failure, a dropped socket recovered through ``conflictTaskUUID`` and
+``getResponse``, and ``webhookURL``.
+
+The SDK reads its timers from the environment when it is imported: the polling delay is cut
+here so the reconnect path needs no second-long waits. Nothing waits for a task's duration.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from bgmock.server.settings import Settings
+from bgmock.server.testing import MockServer, running_server
+from PIL import Image
+
+from tests.webhook_receiver import Receiver
+
+os.environ.setdefault("RUNWARE_IMAGE_POLLING_DELAY", "50")     # getResponse fallback, ms
+
+from runware import (  # after its timers are set
+    IImageBackgroundRemoval,
+    RunwareAPIError,
+)
+from runware import Runware as SDK
+
+DEMO_KEY = "runware-demo-key"
+
+
+@pytest.fixture(scope="module")
+def mock() -> Iterator[MockServer]:
+    with running_server(Settings(clock="virtual", seed=11)) as server:
+        yield server
+
+
+@pytest.fixture()
+def server(mock: MockServer) -> MockServer:
+    mock.reset()
+    mock.clear_faults()
+    return mock
+
+
+def ws_url(server: MockServer) -> str:
+    return server.base_url.replace("http://", "ws://") + "/runware/v1"
+
+
+@pytest.fixture()
+def product(tmp_path: Path) -> Path:
+    """A product photo as a user has it on disk: a red square on a plain light background."""
+    image = Image.new("RGB", (160, 120), (236, 236, 236))
+    image.paste((200, 30, 40), (50, 30, 110, 90))
+    path = tmp_path / "product.jpg"
+    image.save(path, "JPEG", quality=95)
+    return path
+
+
+def run(coro: Any) -> Any:
+    return asyncio.run(asyncio.wait_for(coro, 60))
+
+
+async def _with_sdk(server: MockServer, work: Any, key: str = DEMO_KEY) -> Any:
+    rw = SDK(api_key=key, url=ws_url(server))
+    await rw.connect()
+    try:
+        return await work(rw)
+    finally:
+        await rw.disconnect()
+
+
+def transparent_png(data: bytes) -> Image.Image:
+    image = Image.open(io.BytesIO(data))
+    assert image.format == "PNG" and image.mode == "RGBA"
+    alpha = image.getchannel("A")
+    low, high = alpha.getextrema()
+    assert low == 0 and high == 255  # a cut-out: transparent background, opaque subject
+    assert alpha.getpixel((5, 5)) == 0 and alpha.getpixel((80, 60)) == 255
+    return image
+
+
+def removal(path: Path | str, **fields: Any) -> IImageBackgroundRemoval:
+    return IImageBackgroundRemoval(inputImage=str(path), outputFormat="PNG", **fields)
+
+
+def test_upload_and_removal_with_an_image_url(server: MockServer, product: Path) -> None:
+    async def work(rw: SDK) -> Any:
+        return await rw.imageBackgroundRemoval(removeImageBackgroundPayload=removal(
+            product, outputType="URL", includeCost=True))
+
+    [image] = run(_with_sdk(server, work))
+    assert image.imageUUID and image.taskUUID and image.cost == pytest.approx(0.0006)
+    assert image.imageURL.startswith(server.base_url)
+    transparent_png(server.http.get(image.imageURL).raise_for_status().content)
+    operations = [e["operation"] for e in server.journal("runware")]
+    assert operations[0] == "authentication" and "imageUpload" in operations
+    assert operations.count("imageBackgroundRemoval") == 1
+
+
+def test_base64_and_data_uri_outputs_carry_the_image(server: MockServer, product: Path) -> None:
+    async def work(rw: SDK) -> Any:
+        as_base64 = await rw.imageBackgroundRemoval(removeImageBackgroundPayload=removal(
+            product, outputType="base64Data"))
+        as_uri = await rw.imageBackgroundRemoval(removeImageBackgroundPayload=removal(
+            product, outputType="dataURI"))
+        return as_base64[0], as_uri[0]
+
+    as_base64, as_uri = run(_with_sdk(server, work))
+    transparent_png(base64.b64decode(as_base64.imageBase64Data))
+    head, _, payload = as_uri.imageDataURI.partition(",")
+    assert head == "data:image/png;base64"
+    transparent_png(base64.b64decode(payload))
+
+
+def test_an_invalid_key_connects_and_the_next_call_raises(server: MockServer,
+                                                          product: Path) -> None:
+    async def work(rw: SDK) -> Any:
+        return await rw.imageBackgroundRemoval(removeImageBackgroundPayload=removal(product))
+
+    with pytest.raises(ConnectionError, match="Invalid API key"):
+        run(_with_sdk(server, work, key="not-a-key"))
+    codes = {e["code"] for e in server.journal("runware")}
+    assert codes == {"invalidApiKey"}  # nothing past authentication ran
+
+
+def test_a_failing_task_raises_runware_api_error(server: MockServer, product: Path) -> None:
+    server.fault("runware", "fail", operation="imageBackgroundRemoval", count=1)
+
+    async def work(rw: SDK) -> Any:
+        try:
+            await rw.imageBackgroundRemoval(removeImageBackgroundPayload=removal(product))
+        except RunwareAPIError as exc:
+            failed = exc
+        else:  # pragma: no cover - the assertion below says it
+            failed = None
+        again = await rw.imageBackgroundRemoval(removeImageBackgroundPayload=removal(product))
+        return failed, again
+
+    failed, again = run(_with_sdk(server, work))
+    assert failed is not None and failed.error_data["taskType"] == "imageBackgroundRemoval"
+    assert failed.error_data["taskUUID"] and failed.code
+    assert again[0].imageUUID  # the socket stayed usable
+
+
+def test_an_unknown_input_image_raises_runware_api_error(server: MockServer) -> None:
+    async def work(rw: SDK) -> Any:
+        await rw.imageBackgroundRemoval(removeImageBackgroundPayload=removal(
+            "1b2c3d4e-5f60-4a7b-8c9d-0e1f2a3b4c5d"))
+
+    with pytest.raises(RunwareAPIError) as caught:
+        run(_with_sdk(server, work))
+    assert caught.value.code == "invalidInputImage"
+    assert caught.value.error_data["parameter"] == "inputImage"
+
+
+def test_a_server_side_failure_raises_runware_api_error(server: MockServer,
+                                                        product: Path) -> None:
+    server.fault("runware", "error=timeoutProvider", operation="imageBackgroundRemoval",
+                 count=1)
+
+    async def work(rw: SDK) -> Any:
+        await rw.imageBackgroundRemoval(removeImageBackgroundPayload=removal(product))
+
+    with pytest.raises(RunwareAPIError) as caught:
+        run(_with_sdk(server, work))
+    assert caught.value.code == "timeoutProvider"
+
+
+def test_a_dropped_socket_is_recovered_through_conflict_and_get_response(
+        server: MockServer, product: Path) -> None:
+    server.fault("runware", "drop", operation="imageBackgroundRemoval", count=1)
+
+    async def work(rw: SDK) -> Any:
+        return await rw.imageBackgroundRemoval(removeImageBackgroundPayload=removal(
+            product, outputType="URL"))
+
+    [image] = run(_with_sdk(server, work))
+    assert image.imageUUID and image.imageURL
+    transparent_png(server.http.get(image.imageURL).raise_for_status().content)
+    entries = server.journal("runware")
+    removals = [e for e in entries if e["operation"] == "imageBackgroundRemoval"]
+    assert [e["code"] for e in removals] == ["ok", "conflictTaskUUID"]
+    assert any(e["operation"] == "getResponse" and e["code"] == "ok" for e in entries)
+    assert [e["operation"] for e in entries].count("authentication") == 2  # reconnected
+
+
+def test_a_webhook_url_is_acknowledged_and_the_result_posted(server: MockServer,
+                                                             product: Path) -> None:
+    with Receiver() as receiver:
+        async def work(rw: SDK) -> Any:
+            return await rw.imageBackgroundRemoval(removeImageBackgroundPayload=removal(
+                product, outputType="URL", webhookURL=receiver.url))
+
+        ack = run(_with_sdk(server, work))
+        server.advance(600)
+        hits = receiver.wait(1, timeout=10)
+    assert ack.taskType == "imageBackgroundRemoval" and ack.taskUUID
+    assert len(hits) >= 1
+    body = hits[0].body
+    assert body["taskUUID"] == ack.taskUUID and body["imageUUID"]
+    transparent_png(server.http.get(body["imageURL"]).raise_for_status().content)
