@@ -4,16 +4,14 @@ base64Data and dataURI outputs, checked on the decoded bytes), an invalid key, a
 fails, a server-side failure, a dropped socket recovered through ``conflictTaskUUID`` and
 ``getResponse``, and ``webhookURL``.
 
-The SDK reads its timers from the environment when it is imported: the polling delay is cut
-here so the reconnect path needs no second-long waits. Nothing waits for a task's duration.
+The SDK reads its timers from the environment when it is imported: it is imported through
+``tests.runware_sdk_flow``, which cuts the polling delay so the reconnect path needs no
+second-long waits. Nothing waits for a task's duration.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import io
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,19 +19,17 @@ from typing import Any
 import pytest
 from bgmock.server.settings import Settings
 from bgmock.server.testing import MockServer, running_server
-from PIL import Image
 
-from tests.webhook_receiver import Receiver
-
-os.environ.setdefault("RUNWARE_IMAGE_POLLING_DELAY", "50")     # getResponse fallback, ms
-
-from runware import (  # after its timers are set
-    IImageBackgroundRemoval,
+from tests.runware_sdk_flow import (
+    Runware,
     RunwareAPIError,
+    product_photo,
+    removal,
+    remove,
+    run,
+    transparent_png,
 )
-from runware import Runware as SDK
-
-DEMO_KEY = "runware-demo-key"
+from tests.webhook_receiver import Receiver
 
 
 @pytest.fixture(scope="module")
@@ -55,47 +51,11 @@ def ws_url(server: MockServer) -> str:
 
 @pytest.fixture()
 def product(tmp_path: Path) -> Path:
-    """A product photo as a user has it on disk: a red square on a plain light background."""
-    image = Image.new("RGB", (160, 120), (236, 236, 236))
-    image.paste((200, 30, 40), (50, 30, 110, 90))
-    path = tmp_path / "product.jpg"
-    image.save(path, "JPEG", quality=95)
-    return path
-
-
-def run(coro: Any) -> Any:
-    return asyncio.run(asyncio.wait_for(coro, 60))
-
-
-async def _with_sdk(server: MockServer, work: Any, key: str = DEMO_KEY) -> Any:
-    rw = SDK(api_key=key, url=ws_url(server))
-    await rw.connect()
-    try:
-        return await work(rw)
-    finally:
-        await rw.disconnect()
-
-
-def transparent_png(data: bytes) -> Image.Image:
-    image = Image.open(io.BytesIO(data))
-    assert image.format == "PNG" and image.mode == "RGBA"
-    alpha = image.getchannel("A")
-    low, high = alpha.getextrema()
-    assert low == 0 and high == 255  # a cut-out: transparent background, opaque subject
-    assert alpha.getpixel((5, 5)) == 0 and alpha.getpixel((80, 60)) == 255
-    return image
-
-
-def removal(path: Path | str, **fields: Any) -> IImageBackgroundRemoval:
-    return IImageBackgroundRemoval(inputImage=str(path), outputFormat="PNG", **fields)
+    return product_photo(tmp_path / "product.jpg")
 
 
 def test_upload_and_removal_with_an_image_url(server: MockServer, product: Path) -> None:
-    async def work(rw: SDK) -> Any:
-        return await rw.imageBackgroundRemoval(removeImageBackgroundPayload=removal(
-            product, outputType="URL", includeCost=True))
-
-    [image] = run(_with_sdk(server, work))
+    [image] = remove(ws_url(server), product, outputType="URL", includeCost=True)
     assert image.imageUUID and image.taskUUID and image.cost == pytest.approx(0.0006)
     assert image.imageURL.startswith(server.base_url)
     transparent_png(server.http.get(image.imageURL).raise_for_status().content)
@@ -105,14 +65,14 @@ def test_upload_and_removal_with_an_image_url(server: MockServer, product: Path)
 
 
 def test_base64_and_data_uri_outputs_carry_the_image(server: MockServer, product: Path) -> None:
-    async def work(rw: SDK) -> Any:
+    async def work(rw: Runware) -> Any:
         as_base64 = await rw.imageBackgroundRemoval(removeImageBackgroundPayload=removal(
             product, outputType="base64Data"))
         as_uri = await rw.imageBackgroundRemoval(removeImageBackgroundPayload=removal(
             product, outputType="dataURI"))
         return as_base64[0], as_uri[0]
 
-    as_base64, as_uri = run(_with_sdk(server, work))
+    as_base64, as_uri = run(ws_url(server), work)
     transparent_png(base64.b64decode(as_base64.imageBase64Data))
     head, _, payload = as_uri.imageDataURI.partition(",")
     assert head == "data:image/png;base64"
@@ -121,11 +81,11 @@ def test_base64_and_data_uri_outputs_carry_the_image(server: MockServer, product
 
 def test_an_invalid_key_connects_and_the_next_call_raises(server: MockServer,
                                                           product: Path) -> None:
-    async def work(rw: SDK) -> Any:
+    async def work(rw: Runware) -> Any:
         return await rw.imageBackgroundRemoval(removeImageBackgroundPayload=removal(product))
 
     with pytest.raises(ConnectionError, match="Invalid API key"):
-        run(_with_sdk(server, work, key="not-a-key"))
+        run(ws_url(server), work, key="not-a-key")
     codes = {e["code"] for e in server.journal("runware")}
     assert codes == {"invalidApiKey"}  # nothing past authentication ran
 
@@ -133,7 +93,7 @@ def test_an_invalid_key_connects_and_the_next_call_raises(server: MockServer,
 def test_a_failing_task_raises_runware_api_error(server: MockServer, product: Path) -> None:
     server.fault("runware", "fail", operation="imageBackgroundRemoval", count=1)
 
-    async def work(rw: SDK) -> Any:
+    async def work(rw: Runware) -> Any:
         try:
             await rw.imageBackgroundRemoval(removeImageBackgroundPayload=removal(product))
         except RunwareAPIError as exc:
@@ -143,19 +103,19 @@ def test_a_failing_task_raises_runware_api_error(server: MockServer, product: Pa
         again = await rw.imageBackgroundRemoval(removeImageBackgroundPayload=removal(product))
         return failed, again
 
-    failed, again = run(_with_sdk(server, work))
+    failed, again = run(ws_url(server), work)
     assert failed is not None and failed.error_data["taskType"] == "imageBackgroundRemoval"
     assert failed.error_data["taskUUID"] and failed.code
     assert again[0].imageUUID  # the socket stayed usable
 
 
 def test_an_unknown_input_image_raises_runware_api_error(server: MockServer) -> None:
-    async def work(rw: SDK) -> Any:
+    async def work(rw: Runware) -> Any:
         await rw.imageBackgroundRemoval(removeImageBackgroundPayload=removal(
             "1b2c3d4e-5f60-4a7b-8c9d-0e1f2a3b4c5d"))
 
     with pytest.raises(RunwareAPIError) as caught:
-        run(_with_sdk(server, work))
+        run(ws_url(server), work)
     assert caught.value.code == "invalidInputImage"
     assert caught.value.error_data["parameter"] == "inputImage"
 
@@ -165,11 +125,11 @@ def test_a_server_side_failure_raises_runware_api_error(server: MockServer,
     server.fault("runware", "error=timeoutProvider", operation="imageBackgroundRemoval",
                  count=1)
 
-    async def work(rw: SDK) -> Any:
+    async def work(rw: Runware) -> Any:
         await rw.imageBackgroundRemoval(removeImageBackgroundPayload=removal(product))
 
     with pytest.raises(RunwareAPIError) as caught:
-        run(_with_sdk(server, work))
+        run(ws_url(server), work)
     assert caught.value.code == "timeoutProvider"
 
 
@@ -177,11 +137,11 @@ def test_a_dropped_socket_is_recovered_through_conflict_and_get_response(
         server: MockServer, product: Path) -> None:
     server.fault("runware", "drop", operation="imageBackgroundRemoval", count=1)
 
-    async def work(rw: SDK) -> Any:
+    async def work(rw: Runware) -> Any:
         return await rw.imageBackgroundRemoval(removeImageBackgroundPayload=removal(
             product, outputType="URL"))
 
-    [image] = run(_with_sdk(server, work))
+    [image] = run(ws_url(server), work)
     assert image.imageUUID and image.imageURL
     transparent_png(server.http.get(image.imageURL).raise_for_status().content)
     entries = server.journal("runware")
@@ -194,11 +154,11 @@ def test_a_dropped_socket_is_recovered_through_conflict_and_get_response(
 def test_a_webhook_url_is_acknowledged_and_the_result_posted(server: MockServer,
                                                              product: Path) -> None:
     with Receiver() as receiver:
-        async def work(rw: SDK) -> Any:
+        async def work(rw: Runware) -> Any:
             return await rw.imageBackgroundRemoval(removeImageBackgroundPayload=removal(
                 product, outputType="URL", webhookURL=receiver.url))
 
-        ack = run(_with_sdk(server, work))
+        ack = run(ws_url(server), work)
         server.advance(600)
         hits = receiver.wait(1, timeout=10)
     assert ack.taskType == "imageBackgroundRemoval" and ack.taskUUID
