@@ -5,9 +5,11 @@ the socket cap, and bad frames never closing a socket."""
 
 from __future__ import annotations
 
+import gc
 import json
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from typing import Any
 
@@ -234,6 +236,18 @@ def test_any_frames_get_the_providers_answer_and_the_socket_stays(
         assert ws.receive_json()["data"][0]["taskUUID"] == "last"
 
 
+def test_a_closed_socket_is_not_kept_by_its_idle_check(client: TestClient) -> None:
+    engine = client.app.state.engine  # type: ignore[attr-defined]
+    with client.websocket_connect("/wsession/v1") as ws:
+        login(ws)
+        ref = weakref.ref(engine.sockets.select("wsession")[0])
+    deadline = time.monotonic() + 5
+    while engine.sockets.connections and time.monotonic() < deadline:
+        time.sleep(0.01)  # the server side sees the close
+    gc.collect()
+    assert ref() is None
+
+
 # --- units ---------------------------------------------------------------------------------
 
 def test_parked_frames_are_bounded_per_key_and_in_total() -> None:
@@ -251,6 +265,8 @@ def test_parked_frames_are_bounded_per_key_and_in_total() -> None:
     assert kept and kept[-1] == "3" * 20
     assert not parked.park(Session("c", None), "x", 30)  # unauthenticated: never kept
     assert not parked.park(Session("c", "k3"), "x" * 61, 30)  # over a key's bound
+    parked.park(b, "again", 30)  # one timeline entry per session, moved on when due
+    assert len(timeline) == 2
     clock.advance(31)
     while (action := timeline.pop_due(clock.now())) is not None:
         action()

@@ -78,13 +78,14 @@ class _Parked:
 
 class ParkedFrames:
     """Undelivered answers by session id, oldest first. Bounded: at most ``per_key`` bytes for
-    one key and ``total`` bytes overall (the oldest frames go first); each session's frames go
-    ``resume_seconds`` after the last was parked (mock clock)."""
+    one key, ``total`` bytes and ``sessions`` sessions overall (the oldest frames go first);
+    each session's frames go ``keep`` mock seconds after the last was parked (one timeline
+    entry per session, moved on when it comes due early)."""
 
     def __init__(self, clock: Clock, timeline: Timeline, total: int = 64 * 1024 * 1024,
-                 per_key: int = 16 * 1024 * 1024) -> None:
+                 per_key: int = 16 * 1024 * 1024, sessions: int = 10_000) -> None:
         self.clock, self.timeline = clock, timeline
-        self.total, self.per_key = total, per_key
+        self.total, self.per_key, self.max_sessions = total, per_key, sessions
         self._sessions: OrderedDict[str, _Parked] = OrderedDict()
         self._expires: dict[str, float] = {}
         self._by_key: dict[str, int] = {}
@@ -107,11 +108,14 @@ class ParkedFrames:
         self._by_key[key] = self._by_key.get(key, 0) + len(frame)
         while self._by_key.get(key, 0) > self.per_key:
             self._evict(lambda p: p.key == key)
-        while self.size > self.total:
+        while self.size > self.total or len(self._sessions) > self.max_sessions:
             self._evict(lambda p: True)
+        if session.id not in self._sessions:  # its own frame went for the bounds
+            return True
         when = self.clock.now() + keep
+        if session.id not in self._expires:
+            self.timeline.at(when, self._expire, session.id)
         self._expires[session.id] = when
-        self.timeline.at(when, self._expire, session.id)
         return True
 
     def claim(self, resume: Resume) -> list[str]:
@@ -160,8 +164,12 @@ class ParkedFrames:
 
     def _expire(self, session_id: str) -> None:
         when = self._expires.get(session_id)
-        if when is not None and when <= self.clock.now():
+        if when is None:
+            return
+        if when <= self.clock.now():
             self._drop(session_id)
+        else:  # parked again since: come back then
+            self.timeline.at(when, self._expire, session_id)
 
 
 class SocketHub:

@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import logging
 import time
+import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -83,7 +84,8 @@ class Connection:
 
     def _arm(self, when: float) -> None:
         self._idle_timeline = self.engine.timeline
-        self.engine.timeline.at(when, _idle_check, self)
+        # a weak reference: a closed connection is not kept until its check comes due
+        self.engine.timeline.at(when, _idle_check, weakref.ref(self))
 
     def idle_check(self) -> asyncio.Future[None] | None:
         if not self.open or self.rules.idle_seconds is None:
@@ -137,8 +139,9 @@ class Connection:
                 "inflight": len(self.inflight)}
 
 
-def _idle_check(connection: Connection) -> asyncio.Future[None] | None:
-    return connection.idle_check()
+def _idle_check(ref: weakref.ref[Connection]) -> asyncio.Future[None] | None:
+    connection = ref()
+    return connection.idle_check() if connection is not None else None
 
 
 async def _handle(dispatcher: Dispatcher, connection: Connection, message: dict[str, Any],
