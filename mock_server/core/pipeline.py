@@ -166,7 +166,7 @@ async def perform(spec: Spec, engine: Engine, op: Bound, request: HTTPConnection
     400), every other failure is the provider's error in the outcome."""
     outcome = Outcome(op.name, params)
     try:
-        fault = engine.faults.resolve(spec.name, op.name, incoming.key, header)
+        fault = engine.faults.resolve(spec.name, op.name, incoming.key, header, params)
         outcome.fault = fault.describe()
         if fault.drop:
             incoming.drop = True
