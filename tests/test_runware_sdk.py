@@ -60,8 +60,8 @@ def test_upload_and_removal_with_an_image_url(server: MockServer, product: Path)
     assert image.imageURL.startswith(server.base_url)
     transparent_png(server.http.get(image.imageURL).raise_for_status().content)
     operations = [e["operation"] for e in server.journal("runware")]
-    assert operations[0] == "authentication" and "imageUpload" in operations
-    assert operations.count("imageBackgroundRemoval") == 1
+    assert operations[0] == "authentication" and "image_upload" in operations
+    assert operations.count("image_background_removal") == 1
 
 
 def test_base64_and_data_uri_outputs_carry_the_image(server: MockServer, product: Path) -> None:
@@ -91,7 +91,7 @@ def test_an_invalid_key_connects_and_the_next_call_raises(server: MockServer,
 
 
 def test_a_failing_task_raises_runware_api_error(server: MockServer, product: Path) -> None:
-    server.fault("runware", "fail", operation="imageBackgroundRemoval", count=1)
+    server.fault("runware", "fail", operation="image_background_removal", count=1)
 
     async def work(rw: Runware) -> Any:
         try:
@@ -122,7 +122,7 @@ def test_an_unknown_input_image_raises_runware_api_error(server: MockServer) -> 
 
 def test_a_server_side_failure_raises_runware_api_error(server: MockServer,
                                                         product: Path) -> None:
-    server.fault("runware", "error=timeoutProvider", operation="imageBackgroundRemoval",
+    server.fault("runware", "error=timeoutProvider", operation="image_background_removal",
                  count=1)
 
     async def work(rw: Runware) -> Any:
@@ -135,7 +135,7 @@ def test_a_server_side_failure_raises_runware_api_error(server: MockServer,
 
 def test_a_dropped_socket_is_recovered_through_conflict_and_get_response(
         server: MockServer, product: Path) -> None:
-    server.fault("runware", "drop", operation="imageBackgroundRemoval", count=1)
+    server.fault("runware", "drop", operation="image_background_removal", count=1)
 
     async def work(rw: Runware) -> Any:
         return await rw.imageBackgroundRemoval(removeImageBackgroundPayload=removal(
@@ -145,9 +145,9 @@ def test_a_dropped_socket_is_recovered_through_conflict_and_get_response(
     assert image.imageUUID and image.imageURL
     transparent_png(server.http.get(image.imageURL).raise_for_status().content)
     entries = server.journal("runware")
-    removals = [e for e in entries if e["operation"] == "imageBackgroundRemoval"]
+    removals = [e for e in entries if e["operation"] == "image_background_removal"]
     assert [e["code"] for e in removals] == ["ok", "conflictTaskUUID"]
-    assert any(e["operation"] == "getResponse" and e["code"] == "ok" for e in entries)
+    assert any(e["operation"] == "get_response" and e["code"] == "ok" for e in entries)
     assert [e["operation"] for e in entries].count("authentication") == 2  # reconnected
 
 

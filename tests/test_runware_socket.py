@@ -146,7 +146,7 @@ def test_resume_with_connection_session_uuid_delivers_the_kept_result(
         client: TestClient) -> None:
     task = new_uuid()
     client.post("/__admin/faults", json={"provider": "runware",
-                                         "operation": "imageBackgroundRemoval",
+                                         "operation": "image_background_removal",
                                          "fault": "drop", "count": 1})
     with client.websocket_connect("/runware/v1") as ws:
         session = authenticate(ws)["connectionSessionUUID"]
@@ -164,7 +164,7 @@ def test_resume_with_connection_session_uuid_delivers_the_kept_result(
 
 def test_kept_results_expire_after_120_s(client: TestClient) -> None:
     client.post("/__admin/faults", json={"provider": "runware",
-                                         "operation": "imageBackgroundRemoval",
+                                         "operation": "image_background_removal",
                                          "fault": "drop", "count": 1})
     with client.websocket_connect("/runware/v1") as ws:
         session = authenticate(ws)["connectionSessionUUID"]
