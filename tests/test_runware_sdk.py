@@ -106,7 +106,7 @@ def test_a_failing_task_raises_runware_api_error(server: MockServer, product: Pa
 
     failed, again = run(ws_url(server), work)
     assert failed is not None and failed.error_data["taskType"] == "imageBackgroundRemoval"
-    assert failed.error_data["taskUUID"] and failed.code
+    assert failed.error_data["taskUUID"] and failed.code == "timeoutProvider"  # D194
     assert again[0].imageUUID  # the socket stayed usable
 
 
@@ -123,15 +123,17 @@ def test_an_unknown_input_image_raises_runware_api_error(server: MockServer) -> 
 
 def test_a_server_side_failure_raises_runware_api_error(server: MockServer,
                                                         product: Path) -> None:
-    server.fault("runware", "error=timeoutProvider", operation="image_background_removal",
-                 count=1)
+    # the service is overloaded for this key's removals: 503 serviceUnavailable (D197)
+    server.fault("runware", "error=503", operation="image_background_removal",
+                 key="runware-demo-key", count=1)
 
     async def work(rw: Runware) -> Any:
         await rw.imageBackgroundRemoval(removeImageBackgroundPayload=removal(product))
 
     with pytest.raises(RunwareAPIError) as caught:
         run(ws_url(server), work)
-    assert caught.value.code == "timeoutProvider"
+    assert caught.value.code == "serviceUnavailable"
+    assert caught.value.error_data["taskType"] == "imageBackgroundRemoval"
 
 
 def test_a_dropped_socket_is_recovered_through_conflict_and_get_response(
