@@ -149,6 +149,16 @@ def test_parked_answers_go_after_their_lifetime_and_need_the_same_key(
         assert ws.receive_json()["errors"][0]["code"] == "invalidApiKey"
         fresh = login(ws)
         assert fresh not in sessions
+    engine = client.app.state.engine  # type: ignore[attr-defined]
+    rules = engine.providers[-1].spec.socket_rules
+    other = Resume(sessions[0], "k2")  # another key naming a kept session: not given its id
+    rules.resume, saved = (lambda params: other), rules.resume
+    try:
+        with client.websocket_connect("/wsession/v1") as ws:
+            assert login(ws) != sessions[0]
+    finally:
+        rules.resume = saved
+    assert engine.parked.holds(sessions[0]) == 1
     advance(client, 31)  # past the 30 s the wsession provider keeps answers
     with client.websocket_connect("/wsession/v1") as ws:
         assert login(ws, sessions[1]) != sessions[1]  # nothing kept: a new session

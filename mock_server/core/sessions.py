@@ -132,6 +132,11 @@ class ParkedFrames:
         parked = self._sessions.get(session_id)
         return len(parked.frames) if parked is not None else 0
 
+    def owner(self, session_id: str) -> str | None:
+        """The key whose answers are kept for ``session_id`` (None: none are)."""
+        parked = self._sessions.get(session_id)
+        return parked.key if parked is not None else None
+
     def snapshot(self) -> dict[str, Any]:
         return {"sessions": len(self._sessions), "bytes": self.size,
                 "frames": sum(len(p.frames) for p in self._sessions.values()),

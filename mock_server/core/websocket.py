@@ -184,8 +184,8 @@ def _resume(connection: Connection, params: Any) -> Resume | None:
     except Exception:
         log.exception("%s: the resume hook failed", connection.provider)
         return None
-    if resume is None or not connection.engine.parked.holds(resume.session_id):
-        return None
+    if resume is None or connection.engine.parked.owner(resume.session_id) != resume.key:
+        return None  # nothing kept, or another key's: a new session (never its id)
     return resume
 
 
