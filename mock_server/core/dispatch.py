@@ -201,6 +201,8 @@ class ProviderApp:
             else:
                 self.routes.setdefault(path, {})[method] = dispatcher
         self.routes.setdefault("/openapi.json", {})["GET"] = self._openapi
+        if self.sockets:  # the WebSocket frames, documented with the same schemas
+            self.routes.setdefault("/asyncapi.json", {})["GET"] = self._asyncapi
 
     @property
     def frame_limit(self) -> int:
@@ -209,6 +211,11 @@ class ProviderApp:
 
     async def _openapi(self, _: Request) -> Response:
         return JSONResponse(contracts.openapi(self.spec.name))
+
+    async def _asyncapi(self, _: Request) -> Response:
+        from bgmock.contracts.asyncapi import asyncapi
+
+        return JSONResponse(asyncapi(self.spec.name))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
         scope["bgmock.path"] = path  # the path as the provider sees it (no prefix)
