@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from PIL import Image
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
-from websockets.exceptions import ConnectionClosedError
+from websockets.exceptions import ConnectionClosedError, ConnectionClosedOK
 from websockets.sync.client import connect
 
 KEY = "runware-demo-key"
@@ -335,3 +335,41 @@ def test_over_the_wire_the_admin_drop_is_an_error_close(wire: str) -> None:
 def authenticate_wire(ws: Any) -> str:
     ws.send(json.dumps(AUTH))
     return str(json.loads(ws.recv(timeout=5))["data"][0]["connectionSessionUUID"])
+
+
+def test_over_the_wire_auth_first_and_a_bad_key_keeps_the_socket(wire: str) -> None:
+    task = new_uuid()
+    with connect(f"ws://{wire}/runware/v1") as ws:
+        ws.send(json.dumps([{"taskType": "imageUpload", "taskUUID": task,
+                             "image": png_data_uri()}]))
+        error = json.loads(ws.recv(timeout=5))["errors"][0]
+        assert (error["code"], error["taskUUID"], error["taskType"]) == \
+            ("missingApiKey", task, "imageUpload")
+        ws.send(json.dumps([{"taskType": "authentication", "apiKey": "wrong"}]))
+        assert json.loads(ws.recv(timeout=5))["errors"][0]["code"] == "invalidApiKey"
+        assert authenticate_wire(ws)
+
+
+def test_over_the_wire_idle_close_and_resume(wire: str) -> None:
+    http = f"http://{wire}"
+    with connect(f"ws://{wire}/runware/v1") as ws:
+        authenticate_wire(ws)
+        httpx.post(f"{http}/__admin/clock/advance", json={"seconds": 121})
+        with pytest.raises(ConnectionClosedOK) as idle:
+            ws.recv(timeout=5)
+    assert idle.value.rcvd is not None and idle.value.rcvd.code == 1000
+    task = new_uuid()
+    httpx.post(f"{http}/__admin/faults", json={"provider": "runware", "fault": "drop",
+                                               "operation": "image_background_removal",
+                                               "match": {"taskUUID": task}})
+    with connect(f"ws://{wire}/runware/v1") as ws:
+        session = authenticate_wire(ws)
+        ws.send(json.dumps([removal(task, png_data_uri())]))
+        with pytest.raises(ConnectionClosedError):
+            ws.recv(timeout=30)
+    httpx.delete(f"{http}/__admin/faults")
+    with connect(f"ws://{wire}/runware/v1") as ws:
+        ws.send(json.dumps([{**AUTH[0], "connectionSessionUUID": session}]))
+        assert json.loads(ws.recv(timeout=5))["data"][0]["connectionSessionUUID"] == session
+        kept = json.loads(ws.recv(timeout=5))["data"][0]
+    assert kept["taskUUID"] == task and kept["imageURL"].startswith(http)
