@@ -83,7 +83,7 @@ def test_tasks_before_login_are_refused_and_the_socket_stays(client: TestClient)
 
 def test_a_slow_message_never_holds_a_ping_back(client: TestClient) -> None:
     client.post("/__admin/faults", json={"provider": "wsession", "operation": "echo",
-                                         "fault": "delay=0.5", "count": 1})
+                                         "fault": "delay=1", "count": 1})
     with client.websocket_connect("/wsession/v1") as ws:
         login(ws)
         ws.send_json(echo("slow"))
