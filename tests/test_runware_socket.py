@@ -131,6 +131,19 @@ def test_results_come_by_task_uuid_in_lists_and_tasks_run_independently(
     assert Image.open(io.BytesIO(data)).mode == "RGBA"
 
 
+def test_a_slow_removal_never_holds_a_ping_back(client: TestClient) -> None:
+    task = new_uuid()
+    client.post("/__admin/faults", json={"provider": "runware", "fault": "delay=1",
+                                         "operation": "image_background_removal", "count": 1})
+    with client.websocket_connect("/runware/v1") as ws:
+        authenticate(ws)
+        ws.send_json([removal(task, png_data_uri())])
+        ws.send_json([{"taskType": "ping", "ping": True}])
+        first, second = ws.receive_json(), ws.receive_json()
+    assert first == {"data": [{"taskType": "ping", "pong": True}]}
+    assert second["data"][0]["taskUUID"] == task
+
+
 def test_an_idle_socket_is_closed_after_120_s_of_mock_time(client: TestClient) -> None:
     with client.websocket_connect("/runware/v1") as ws:
         authenticate(ws)
