@@ -211,8 +211,8 @@ def test_documents_are_valid_openapi_3_1(provider: str) -> None:
 def test_mock_prefix_is_the_first_server_and_the_real_hosts_stay(provider: str) -> None:
     servers = [s["url"] for s in contracts.openapi(provider)["servers"]]
     assert servers[0] == f"/{provider}"
-    assert {"topview": "https://api.topview.ai", "aidge": "https://api.aidc-ai.com"}[provider] \
-        in servers
+    assert {"topview": "https://api.topview.ai", "aidge": "https://api.aidc-ai.com",
+            "runware": "https://api.runware.ai"}[provider] in servers
 
 
 def test_a_tool_given_only_the_document_url_reaches_the_mock() -> None:

@@ -26,6 +26,7 @@ from starlette.responses import Response
 from bgmock import contracts
 
 if TYPE_CHECKING:
+    from bgmock.server.core.sessions import Session
     from starlette.websockets import WebSocket
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,7 @@ class Incoming:
     parsed input as sent (the whole body, for a request naming several operations; None when
     it could not be read: the error comes after auth). ``request_id`` is the provider's id for
     this request, drawn once by the pipeline (:meth:`SpecBase.request_id`); ``socket`` the
-    WebSocket a message came on."""
+    WebSocket a message came on, ``session`` its connection's session (None for HTTP)."""
 
     method: str
     path: str
@@ -60,6 +61,7 @@ class Incoming:
     request_id: Any = None
     key: str | None = None
     socket: WebSocket | None = None
+    session: Session | None = None
 
 
 @dataclass(slots=True)
@@ -159,7 +161,7 @@ async def perform(spec: Spec, engine: Engine, op: Bound, request: HTTPConnection
     400), every other failure is the provider's error in the outcome."""
     outcome = Outcome(op.name, params)
     try:
-        fault = engine.faults.resolve(spec.name, op.name, incoming.key, header)
+        fault = engine.faults.resolve(spec.name, op.name, incoming.key, header, params)
         outcome.fault = fault.describe()
         if fault.error:
             try:

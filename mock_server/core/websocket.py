@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from bgmock.server.core.edge import Unreadable, headers_of, parse_json, query_of
 from bgmock.server.core.pipeline import Incoming
+from bgmock.server.core.sessions import Session
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
@@ -44,6 +45,7 @@ async def serve(dispatcher: Dispatcher | None, scope: Scope, receive: Receive,
     await websocket.accept()
     headers, query = headers_of(websocket), query_of(websocket)
     path = scope.get("bgmock.path", scope["path"])
+    session = Session()  # one per connection: what it authenticated as, its id
     try:
         while True:
             message = await websocket.receive()
@@ -51,7 +53,8 @@ async def serve(dispatcher: Dispatcher | None, scope: Scope, receive: Receive,
                 return
             started = time.perf_counter()
             params, unreadable = _params(message, dispatcher.body_limit)
-            incoming = Incoming(WEBSOCKET, path, headers, query, params, socket=websocket)
+            incoming = Incoming(WEBSOCKET, path, headers, query, params, socket=websocket,
+                                session=session)
             response = await dispatcher.answer(websocket, incoming, unreadable, started)
             await websocket.send_text(bytes(response.body).decode("utf-8"))
     except (WebSocketDisconnect, RuntimeError):

@@ -18,4 +18,7 @@ def all_providers() -> list[Provider]:
     from bgmock.server.providers.aidge.provider import Aidge
     from bgmock.server.providers.topview.provider import Topview
 
-    return [Topview(), Aidge()]
+    found: list[Provider] = [Topview(), Aidge()]
+    from bgmock.server.providers.runware.provider import Runware
+    found.append(Runware())
+    return found
