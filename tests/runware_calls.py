@@ -91,13 +91,18 @@ class RunwareApi(Target):
     def credentials(self) -> dict[str, Any]:
         return {"headers": {"Authorization": f"Bearer {self.key}"}}
 
-    def tasks(self, *tasks: Any, **kw: Any) -> httpx.Response:
-        """POST the tasks as one JSON array."""
+    def tasks(self, *tasks: Any, fault: str | None = None, **kw: Any) -> httpx.Response:
+        """POST the tasks as one JSON array (``fault``: an ``X-Mock-Fault`` beside the key;
+        ``headers`` replace the key's)."""
+        if fault is not None:
+            kw["headers"] = {**kw.get("headers", self.credentials()["headers"]),
+                             "X-Mock-Fault": fault}
         return self.post("/runware/v1", json=list(tasks), **kw)
 
-    def run(self, *tasks: Any, status: int = 200, **kw: Any) -> dict[str, Any]:
+    def run(self, *tasks: Any, status: int = 200, fault: str | None = None,
+            **kw: Any) -> dict[str, Any]:
         """POST the tasks; the checked body (asserting the HTTP status)."""
-        response = self.tasks(*tasks, **kw)
+        response = self.tasks(*tasks, fault=fault, **kw)
         assert response.status_code == status, response.text
         return check(response.json())
 

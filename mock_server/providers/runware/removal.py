@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from bgmock.server.core.matting import Matting
 from bgmock.server.providers.runware import errors
 
 DEFAULT_MODEL = "runware:109@1"   # RemBG 1.4 (R10): the only model taking settings (R11)
@@ -25,7 +26,7 @@ DEFAULTS = {"alphaMattingForegroundThreshold": 240, "alphaMattingBackgroundThres
 class Request:
     """One removal task, read: its image options and how the answer is delivered."""
 
-    options: Any                       # core.matting.Matting
+    options: Matting
     output: str                        # imageURL | imageBase64Data | imageDataURI
     model: str
 
@@ -51,8 +52,6 @@ def settings_of(params: dict[str, Any], legacy: bool) -> dict[str, Any]:
 
 def read(params: dict[str, Any], legacy: bool) -> Request:
     """Raises the task's own error for a model or settings it cannot take."""
-    from bgmock.server.core.matting import Matting
-
     settings = settings_of(params, legacy)
     alpha_matting = bool(settings.get("alphaMatting", False))
     value = {**DEFAULTS, **settings}
@@ -73,9 +72,3 @@ def read(params: dict[str, Any], legacy: bool) -> Request:
     return Request(options, OUTPUTS[params.get("outputType", "URL")],
                    params.get("model", DEFAULT_MODEL))
 
-
-def cut(data: bytes, limits: Any, options: Any) -> Any:
-    """Module level, for ``imaging.offload``: the matting work."""
-    from bgmock.server.core.matting import remove_background
-
-    return remove_background(data, limits, options)

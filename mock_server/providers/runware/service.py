@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from bgmock.server.core import imaging
+from bgmock.server.core import imaging, matting
 from bgmock.server.core.endpoints import Call
 from bgmock.server.core.engine import Engine
 from bgmock.server.core.tasks import Listener, Task
@@ -134,8 +134,8 @@ async def _remove(call: Call, task_type: str, legacy: bool) -> dict[str, Any]:
     async def work() -> None:
         data = await _image_bytes(engine, ref, call.base_url, "inputImage")
         try:
-            matted = await imaging.offload(removal.cut, data, engine.image_limits,
-                                           request.options)
+            matted = await imaging.offload(matting.remove_background, data,
+                                           engine.image_limits, request.options)
         except imaging.ImageError as exc:
             raise _image_error(exc, "inputImage") from exc
         if ref.uuid is None:  # an input given as bytes or URL is kept as an image too
