@@ -89,17 +89,29 @@ def latency(values_s: list[float]) -> dict[str, float]:
             "p99_ms": round(percentile(ms, 0.99), 2)}
 
 
+@dataclass
+class Measured:
+    """A closed loop's window: the durations of the calls that started after the warm-up and
+    ended in the window (latency), the calls that ended in it (throughput), the failures."""
+
+    durations: list[float]
+    completed: int
+    failures: int
+    seconds: float
+
+    @property
+    def per_second(self) -> float:
+        return self.completed / self.seconds
+
+
 async def closed_loop(workers: int, seconds: float, warmup: float,
-                      once: Callable[[int], Awaitable[None]]) -> tuple[list[float], int, float]:
-    """``workers`` loops calling ``once(worker)`` back to back; the durations of the calls that
-    started after the warm-up and ended in the window, the failures, the window's length."""
+                      once: Callable[[int], Awaitable[None]]) -> Measured:
+    """``workers`` loops calling ``once(worker)`` back to back until the window ends."""
     start = time.perf_counter()
     begin, end = start + warmup, start + warmup + seconds
-    durations: list[float] = []
-    failures = 0
+    measured = Measured([], 0, 0, seconds)
 
     async def loop(worker: int) -> None:
-        nonlocal failures
         for _ in range(MAX_ROUND_TRIPS):
             t0 = time.perf_counter()
             if t0 >= end:
@@ -107,14 +119,16 @@ async def closed_loop(workers: int, seconds: float, warmup: float,
             try:
                 await once(worker)
             except Exception:  # counted, and the loop goes on: the figure says how many
-                failures += 1
+                measured.failures += 1
                 continue
             t1 = time.perf_counter()
-            if t0 >= begin and t1 <= end:
-                durations.append(t1 - t0)
+            if begin <= t1 <= end:
+                measured.completed += 1
+                if t0 >= begin:
+                    measured.durations.append(t1 - t0)
 
     await asyncio.gather(*(loop(w) for w in range(workers)))
-    return durations, failures, seconds
+    return measured
 
 
 # --- REST removals ---------------------------------------------------------------------------
@@ -132,11 +146,10 @@ async def rest_removals(port: int, side: int, window: Window) -> dict[str, Any]:
             if answer.status_code != 200 or not body["data"][0].get("imageURL"):
                 raise RuntimeError(f"HTTP {answer.status_code}: {answer.text[:200]}")
 
-        durations, failures, seconds = await closed_loop(window.clients, window.seconds,
-                                                         window.warmup, once)
-    return {"side": side, "clients": window.clients, "removals": len(durations),
-            "per_second": round(len(durations) / seconds, 2), "failures": failures,
-            **latency(durations)}
+        run = await closed_loop(window.clients, window.seconds, window.warmup, once)
+    return {"side": side, "clients": window.clients, "removals": run.completed,
+            "per_second": round(run.per_second, 2), "failures": run.failures,
+            **latency(run.durations)}
 
 
 # --- WebSocket round trips -------------------------------------------------------------------
@@ -174,11 +187,9 @@ async def ws_round_trips(port: int, window: Window) -> dict[str, Any]:
 
         phases = {}
         for name, once in (("ping", pong), ("removal_64", removed)):
-            durations, failures, seconds = await closed_loop(
-                window.connections, window.seconds, window.warmup, once)
-            phases[name] = {"connections": window.connections, "failures": failures,
-                            "per_second": round(len(durations) / seconds, 1),
-                            **latency(durations)}
+            run = await closed_loop(window.connections, window.seconds, window.warmup, once)
+            phases[name] = {"connections": window.connections, "failures": run.failures,
+                            "per_second": round(run.per_second, 1), **latency(run.durations)}
         return phases
     finally:
         await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
