@@ -31,12 +31,12 @@ acknowledgement is a :class:`TaskResult` with status ``processing`` and no image
 
 Errors. An ``errors`` item raises :class:`RunwareError` with Runware's ``code``, ``message``,
 ``parameter``, ``task_uuid``, ``task_type`` and the HTTP ``status``. An answer that is not
-Runware's (a proxy page, a non-JSON 5xx) raises :class:`RunwareError` with ``code`` the HTTP
-status as a string. :meth:`~RunwareClient.wait` polls ``getResponse`` with capped backoff
-until ``success``; a task that failed raises :class:`RunwareError` (``status`` ``"error"`` in
-its item), running out of time :class:`RunwareTimeout`. A refused download raises
-:class:`RunwareError` with the HTTP status as code. Transport failures are httpx's own
-exceptions, unchanged.
+Runware's (a proxy page, a non-JSON 5xx), or a non-2xx answer with no error for the call,
+raises :class:`RunwareError` with ``code`` the HTTP status as a string (D211).
+:meth:`~RunwareClient.wait` polls ``getResponse`` with capped backoff until ``success``; a task
+that failed raises :class:`RunwareError` (``status`` ``"error"`` in its item), running out of
+time :class:`RunwareTimeout`. A refused download raises :class:`RunwareError` with the HTTP
+status as code. Transport failures are httpx's own exceptions, unchanged.
 """
 
 from __future__ import annotations
@@ -168,11 +168,27 @@ class TaskResult:
 
         done = any(item.get(name) for name in _RESULT_FIELDS)
         status = text("status") or ("success" if done else "processing")
-        cost = item.get("cost")
         return cls(str(item.get("taskType") or ""), str(item.get("taskUUID") or ""), status,
                    text("imageUUID"), text("inputImageUUID"), text("imageURL"),
-                   text("imageBase64Data"), text("imageDataURI"),
-                   None if cost is None else float(cost), item)
+                   text("imageBase64Data"), text("imageDataURI"), _cost(item.get("cost")),
+                   item)
+
+
+def _cost(value: Any) -> float | None:
+    """The item's ``cost`` in USD (the SDK takes a string too); ``None`` if absent or not a
+    number."""
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        cost = float(value)
+    except (TypeError, ValueError):
+        return None
+    return cost if cost == cost and abs(cost) != float("inf") else None
+
+
+def _dicts(value: Any) -> list[Item]:
+    """The objects in a list field (``data``, ``errors``); nothing if it is not a list."""
+    return [each for each in value if isinstance(each, dict)] if isinstance(value, list) else []
 
 
 # --- images -------------------------------------------------------------------------------
@@ -277,11 +293,14 @@ def _item(response: httpx.Response, task: Item, strict: bool) -> Item:
     """The ``data`` item answering ``task``; its error (or the answer's first) raises."""
     status, task_uuid = response.status_code, task["taskUUID"]
     body = _body(response, _operation(task["taskType"]), strict)
-    errors = [e for e in body.get("errors") or () if isinstance(e, dict)]
-    data = [d for d in body.get("data") or () if isinstance(d, dict)]
+    errors, data = _dicts(body.get("errors")), _dicts(body.get("data"))
     for error in errors:
         if error.get("taskUUID") in (task_uuid, None):
             raise RunwareError.of(error, status)
+    if not response.is_success:  # R9: a task that succeeded makes the answer a 200
+        if errors:
+            raise RunwareError.of(errors[0], status)
+        raise RunwareError(str(status), gist(response), task_uuid=task_uuid, status=status)
     for item in data:
         if item.get("taskUUID") == task_uuid:
             return item

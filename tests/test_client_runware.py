@@ -32,6 +32,8 @@ from bgmock.client.runware import (
 )
 from bgmock.server.core import imaging
 from bgmock.server.testing import InProcessMock, MockServer
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from bgmock import contracts
@@ -371,6 +373,17 @@ def test_non_json_status_becomes_the_code():
     assert (error.code, error.status) == ("502", 502) and "Bad Gateway" in error.message
 
 
+def test_a_non_2xx_answer_is_never_a_result():
+    def handler(request: httpx.Request) -> httpx.Response:
+        (task,) = json.loads(request.content)
+        return httpx.Response(500, json={"data": [{"taskType": "getResponse",
+                                                   "taskUUID": task["taskUUID"],
+                                                   "status": "success"}]})
+
+    error = raised(lambda: client_over(handler, strict=False).get_response(str(uuid.uuid4())))
+    assert (error.code, error.status) == ("500", 500)
+
+
 @pytest.mark.parametrize("answer", [httpx.Response(200, json={"ok": True}),
                                     httpx.Response(200, json=[1, 2]),
                                     httpx.Response(200, text="hello")])
@@ -430,6 +443,56 @@ def test_an_upload_without_image_uuid_is_unexpected():
 
     error = raised(lambda: client_over(handler, strict=False).upload(photo()))
     assert error.code == UNEXPECTED and error.task_type == "imageUpload"
+
+
+SAME = "<the task's uuid>"  # replaced by the request's taskUUID in generated answers
+SCALARS = (st.none() | st.booleans() | st.integers(-10, 10) | st.floats(allow_nan=False,
+                                                                       allow_infinity=False)
+           | st.sampled_from(["", "x", SAME, "success", "processing", "error", "0.0006",
+                              "invalidApiKey", "removeBackground", "data:image/png;base64,AA"]))
+VALUES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=3)
+                      | st.dictionaries(st.sampled_from(["x", "status"]), inner, max_size=2),
+                      max_leaves=6)
+FIELDS = st.sampled_from(["taskType", "taskUUID", "status", "code", "message", "parameter",
+                          "imageUUID", "imageURL", "imageBase64Data", "imageDataURI", "cost",
+                          "inputImageUUID"])
+ITEMS = st.dictionaries(FIELDS, VALUES, max_size=6)
+ANSWERS = (st.fixed_dictionaries({}, optional={"data": st.lists(ITEMS, max_size=3) | VALUES,
+                                               "errors": st.lists(ITEMS, max_size=3) | VALUES})
+           | VALUES)
+
+
+def _same(value: Any, task_uuid: str) -> Any:
+    if value == SAME:
+        return task_uuid
+    if isinstance(value, list):
+        return [_same(v, task_uuid) for v in value]
+    if isinstance(value, dict):
+        return {k: _same(v, task_uuid) for k, v in value.items()}
+    return value
+
+
+@settings(max_examples=300, deadline=None)
+@given(answer=ANSWERS, status=st.sampled_from([200, 201, 400, 401, 402, 404, 429, 500, 503]),
+       strict=st.booleans(), call=st.sampled_from(["upload", "get_response", "remove"]))
+def test_any_answer_is_a_result_or_a_runware_error(answer: Any, status: int, strict: bool,
+                                                   call: str):
+    def handler(request: httpx.Request) -> httpx.Response:
+        (task,) = json.loads(request.content)
+        return httpx.Response(status, json=_same(answer, task["taskUUID"]))
+
+    runware = client_over(handler, strict=strict)
+    calls = {"upload": lambda: runware.upload(b"\x89PNG\r\n\x1a\n"),
+             "get_response": lambda: runware.get_response(str(uuid.uuid4())),
+             "remove": lambda: runware.remove_background(str(uuid.uuid4()))}
+    try:
+        outcome = calls[call]()
+    except RunwareError as error:
+        assert error.code and isinstance(error.code, str)
+        assert error.status == status
+        return
+    assert status < 300
+    assert isinstance(outcome, str if call == "upload" else TaskResult)
 
 
 @respx.mock
