@@ -256,6 +256,19 @@ def test_a_given_task_uuid_is_sent(runware: RunwareClient, recorder: Recorder):
     assert tasks_of(posts(recorder)[-1])[0]["taskUUID"] == mine
 
 
+def test_a_webhook_task_is_acknowledged_and_polled(bgmock: InProcessMock,
+                                                   runware: RunwareClient, recorder: Recorder):
+    accepted = runware.remove_background(photo(), webhook_url="http://127.0.0.1:9/hook",
+                                         output_quality=80, output_format="WEBP")
+    assert accepted.status == "processing" and accepted.image_url is None  # R21
+    assert tasks_of(posts(recorder)[0])[0] == {
+        "taskType": "removeBackground", "taskUUID": accepted.task_uuid,
+        "inputImage": data_uri(photo()), "webhookURL": "http://127.0.0.1:9/hook",
+        "outputQuality": 80, "outputFormat": "WEBP"}
+    result = runware.wait(accepted.task_uuid, sleep=Sleeper(bgmock))
+    assert open_image(runware.download(result.image_url)).format == "WEBP"
+
+
 # --- async delivery and waiting ------------------------------------------------------------
 
 
