@@ -1,7 +1,7 @@
 """The client's flows against the real Runware REST API. Each background removal costs about
-0.0006 USD, so it runs only when ``RUNWARE_API_KEY`` is set; ``RUNWARE_BASE_URL`` may point
-elsewhere (a running ``bgmock serve``: ``http://127.0.0.1:8080/runware/v1``, with
-``RUNWARE_API_KEY=runware-demo-key``).
+0.0006 USD, so it runs only when ``RUNWARE_API_KEY`` is set; ``RUNWARE_BASE_URL`` (the API's
+root, ``/v1`` is added, as in ``test_runware_rest_live.py``) may point elsewhere: a running
+``bgmock serve`` is ``http://127.0.0.1:8080/runware``, with ``RUNWARE_API_KEY=runware-demo-key``.
 
     RUNWARE_API_KEY=... .venv/bin/pytest tests/live -m live
 
@@ -38,7 +38,8 @@ def product_png() -> bytes:
 
 @pytest.fixture
 def live() -> Iterator[RunwareClient]:
-    base_url = os.environ.get("RUNWARE_BASE_URL", DEFAULT_BASE_URL)
+    root = os.environ.get("RUNWARE_BASE_URL")
+    base_url = f"{root.rstrip('/')}/v1" if root else DEFAULT_BASE_URL
     with RunwareClient(base_url=base_url, timeout=120) as client:
         yield client
 
