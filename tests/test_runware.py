@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import io
 
+import pytest
+from bgmock.server.settings import Settings
+from bgmock.server.testing import InProcessMock
 from PIL import Image
 
 from tests.runware_calls import (
@@ -138,3 +141,58 @@ def test_socket_and_rest_answer_the_same_tasks_alike(runware: RunwareApi) -> Non
     with runware.socket() as ws:
         ws.authenticate()
         assert ws.run(*tasks) == rest
+
+
+# --- routing, journal ------------------------------------------------------------------------
+
+def test_host_routing_without_the_prefix(runware: RunwareApi) -> None:
+    response = runware.http.post("/v1", json=[upload_task(data_uri(photo()))], headers={
+        "Authorization": f"Bearer {DEMO_KEY}", "Host": "api.runware.ai"})
+    assert response.status_code == 200, response.text
+    [item] = response.json()["data"]
+    path = item["imageURL"].split("/runware", 1)[1]  # /image/ii/<uuid>.png?...
+    served = runware.http.get(path, headers={"Host": "im.runware.ai"})
+    assert served.status_code == 200 and served.headers["content-type"] == "image/png"
+    if runware.mode == "inprocess":  # over the wire the client library sets its own Host
+        with runware.socket("/v1", host="ws-api.runware.ai") as ws:
+            assert ws.run({"taskType": "ping", "ping": True})["data"][0]["pong"] is True
+
+
+def test_each_task_is_journalled_under_its_operation(runware: RunwareApi) -> None:
+    runware.controls.http.delete(f"{runware.controls.base_url}/__admin/journal")
+    runware.run({"taskType": "ping"}, upload_task("!!"), {"taskType": "nope"})
+    entries = runware.controls.journal("runware")
+    assert [(e["operation"], e["code"]) for e in entries[-3:]] == [
+        ("ping", "ok"), ("image_upload", "invalidInputImage"), ("", "unsupportedTaskType")]
+
+
+# --- keys, credits, reset ---------------------------------------------------------------------
+
+def test_admin_creates_keys_with_the_starting_credits(runware: RunwareApi) -> None:
+    created = runware.controls.set_account("runware", "team-key", secret="unused")
+    assert created["credits"] == 10.0  # R26
+    body = runware.run(upload_task(data_uri(photo())),
+                       headers={"Authorization": "Bearer team-key"})
+    assert body["data"][0]["imageUUID"]
+    runware.controls.set_account("runware", "team-key", credits=2.5)
+    assert runware.controls.account("runware", "team-key")["credits"] == 2.5
+
+
+def test_config_file_keys() -> None:
+    mock = InProcessMock(Settings(clock="virtual", accounts={
+        "runware": [{"api_key": "ci-key", "credits": 0.001}]}))
+    try:
+        assert mock.account("runware", "ci-key")["credits"] == 0.001
+    finally:
+        mock.close()
+    with pytest.raises(ValueError, match=r"accounts\.runware\[0\]\.api_key"):
+        InProcessMock(Settings(clock="virtual", accounts={"runware": [{"credits": 1}]}))
+
+
+def test_reset_brings_back_the_demo_key_and_forgets_tasks(runware: RunwareApi) -> None:
+    task = upload_task(data_uri(photo()))
+    runware.run(task)
+    runware.controls.set_account("runware", DEMO_KEY, credits=0)
+    runware.controls.reset()
+    assert runware.controls.account("runware", DEMO_KEY)["credits"] == 10.0
+    runware.run(task)  # its UUID is free again: the task was forgotten

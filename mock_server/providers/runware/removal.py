@@ -58,17 +58,17 @@ def read(params: dict[str, Any], legacy: bool) -> Request:
     rgba = settings.get("rgba")
     background = None
     if rgba is not None and rgba[3] > 0:  # alpha 0: the background stays transparent
-        background = (rgba[0], rgba[1], rgba[2], round(rgba[3] * 255))
-    options = Matting(
-        erode=value["alphaMattingErodeSize"] if alpha_matting else 0,
-        foreground_threshold=value["alphaMattingForegroundThreshold"],
-        background_threshold=value["alphaMattingBackgroundThreshold"],
+        background = (int(rgba[0]), int(rgba[1]), int(rgba[2]), round(rgba[3] * 255))
+    options = Matting(  # JSON's 10.0 is an integer to the contract: ints from here on
+        erode=int(value["alphaMattingErodeSize"]) if alpha_matting else 0,
+        foreground_threshold=int(value["alphaMattingForegroundThreshold"]),
+        background_threshold=int(value["alphaMattingBackgroundThreshold"]),
         alpha_matting=alpha_matting,
         refine_edges=bool(settings.get("postProcessMask", False)),
         only_mask=bool(settings.get("returnOnlyMask", False)),
         background=background,
         fmt=FORMATS[str(params.get("outputFormat", "PNG")).upper()],
-        quality=params.get("outputQuality", 95))
+        quality=int(params.get("outputQuality", 95)))
     return Request(options, OUTPUTS[params.get("outputType", "URL")],
                    params.get("model", DEFAULT_MODEL))
 
