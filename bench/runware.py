@@ -5,7 +5,8 @@
   clients in a closed loop POST ``[{"taskType":"removeBackground", ...}]`` with a fresh
   ``taskUUID`` and the image inline as a PNG data URI (so every removal decodes, segments and
   encodes: nothing is shared between requests). Every answer must be HTTP 200 with an
-  ``imageURL``; a run with failures says so.
+  ``imageURL``; a run with failures says so. ``server_cpu_ms_each``: CPU of the server and its
+  imaging workers per call (warm-up included), steadier than the rates on a shared machine.
 - **ws**: WebSocket round trips at ``--connections`` concurrent connections (each
   authenticated first), each in a closed loop: ``ping`` → ``pong``, and a small removal
   (64², inline data URI, ``outputType`` URL) → its result; p50 / p99 in ms.
@@ -98,15 +99,23 @@ class Measured:
     completed: int
     failures: int
     seconds: float
+    total: int = 0                    # calls that succeeded, the warm-up's too
+    server_cpu_s: float = 0.0         # the server and its workers, over the whole loop
 
     @property
     def per_second(self) -> float:
         return self.completed / self.seconds
 
+    @property
+    def cpu_ms_each(self) -> float:
+        return round(1000 * self.server_cpu_s / self.total, 2) if self.total else float("nan")
+
 
 async def closed_loop(workers: int, seconds: float, warmup: float,
-                      once: Callable[[int], Awaitable[None]]) -> Measured:
-    """``workers`` loops calling ``once(worker)`` back to back until the window ends."""
+                      once: Callable[[int], Awaitable[None]], server: int) -> Measured:
+    """``workers`` loops calling ``once(worker)`` back to back until the window ends; the CPU
+    of process ``server`` and its children is read before and after."""
+    cpu0 = procs.tree_cpu_seconds(server)
     start = time.perf_counter()
     begin, end = start + warmup, start + warmup + seconds
     measured = Measured([], 0, 0, seconds)
@@ -122,19 +131,21 @@ async def closed_loop(workers: int, seconds: float, warmup: float,
                 measured.failures += 1
                 continue
             t1 = time.perf_counter()
+            measured.total += 1
             if begin <= t1 <= end:
                 measured.completed += 1
                 if t0 >= begin:
                     measured.durations.append(t1 - t0)
 
     await asyncio.gather(*(loop(w) for w in range(workers)))
+    measured.server_cpu_s = procs.tree_cpu_seconds(server) - cpu0
     return measured
 
 
 # --- REST removals ---------------------------------------------------------------------------
 
 
-async def rest_removals(port: int, side: int, window: Window) -> dict[str, Any]:
+async def rest_removals(port: int, server: int, side: int, window: Window) -> dict[str, Any]:
     image = data_uri(png(side))
     headers = {"Authorization": f"Bearer {KEY}"}
     limits = httpx.Limits(max_connections=window.clients)
@@ -146,16 +157,16 @@ async def rest_removals(port: int, side: int, window: Window) -> dict[str, Any]:
             if answer.status_code != 200 or not body["data"][0].get("imageURL"):
                 raise RuntimeError(f"HTTP {answer.status_code}: {answer.text[:200]}")
 
-        run = await closed_loop(window.clients, window.seconds, window.warmup, once)
+        run = await closed_loop(window.clients, window.seconds, window.warmup, once, server)
     return {"side": side, "clients": window.clients, "removals": run.completed,
             "per_second": round(run.per_second, 2), "failures": run.failures,
-            **latency(run.durations)}
+            "server_cpu_ms_each": run.cpu_ms_each, **latency(run.durations)}
 
 
 # --- WebSocket round trips -------------------------------------------------------------------
 
 
-async def ws_round_trips(port: int, window: Window) -> dict[str, Any]:
+async def ws_round_trips(port: int, server: int, window: Window) -> dict[str, Any]:
     from websockets.asyncio.client import connect
 
     url = f"ws://{procs.HOST}:{port}{PATH}"
@@ -187,9 +198,11 @@ async def ws_round_trips(port: int, window: Window) -> dict[str, Any]:
 
         phases = {}
         for name, once in (("ping", pong), ("removal_64", removed)):
-            run = await closed_loop(window.connections, window.seconds, window.warmup, once)
+            run = await closed_loop(window.connections, window.seconds, window.warmup, once,
+                                    server)
             phases[name] = {"connections": window.connections, "failures": run.failures,
-                            "per_second": round(run.per_second, 1), **latency(run.durations)}
+                            "per_second": round(run.per_second, 1),
+                            "server_cpu_ms_each": run.cpu_ms_each, **latency(run.durations)}
         return phases
     finally:
         await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
@@ -198,7 +211,7 @@ async def ws_round_trips(port: int, window: Window) -> dict[str, Any]:
 # --- the official SDK --------------------------------------------------------------------------
 
 
-async def sdk_end_to_end(port: int, window: Window) -> dict[str, Any]:
+async def sdk_end_to_end(port: int, server: int, window: Window) -> dict[str, Any]:
     from runware import IImageBackgroundRemoval, Runware
 
     with tempfile.TemporaryDirectory() as folder:
@@ -217,14 +230,18 @@ async def sdk_end_to_end(port: int, window: Window) -> dict[str, Any]:
                         inputImage=str(path), outputType="URL", outputFormat="PNG"))
                 if n:
                     durations.append(time.perf_counter() - t0)
+                else:
+                    cpu0 = procs.tree_cpu_seconds(server)
                 if not image.imageURL:
                     raise RuntimeError(f"no imageURL: {image}")
+            cpu = procs.tree_cpu_seconds(server) - cpu0
         finally:
             await rw.disconnect()
     ms = [d * 1000 for d in durations]
     return {"images": len(ms), "side": 512, "connect_ms": round(connected * 1000, 1),
             "median_ms": round(statistics.median(ms), 1),
-            "p90_ms": round(percentile(ms, 0.9), 1), "min_ms": round(min(ms), 1)}
+            "p90_ms": round(percentile(ms, 0.9), 1), "min_ms": round(min(ms), 1),
+            "server_cpu_ms_each": round(1000 * cpu / len(ms), 2)}
 
 
 # --- the run -----------------------------------------------------------------------------------
@@ -235,14 +252,14 @@ def run(parts: tuple[str, ...], window: Window) -> dict[str, Any]:
     report: dict[str, Any] = {"machine": procs.machine(), "window": asdict(window)}
     for part in parts:
         port = procs.free_port()
-        with procs.server(procs.mock_command(port), port, None):
+        with procs.server(procs.mock_command(port), port, None) as server:
             if part == "rest":
-                report["rest"] = [asyncio.run(rest_removals(port, side, window))
+                report["rest"] = [asyncio.run(rest_removals(port, server.pid, side, window))
                                   for side in SIZES]
             elif part == "ws":
-                report["ws"] = asyncio.run(ws_round_trips(port, window))
+                report["ws"] = asyncio.run(ws_round_trips(port, server.pid, window))
             else:
-                report["sdk"] = asyncio.run(sdk_end_to_end(port, window))
+                report["sdk"] = asyncio.run(sdk_end_to_end(port, server.pid, window))
     return report
 
 
