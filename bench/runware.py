@@ -6,7 +6,8 @@
   ``taskUUID`` and the image inline as a PNG data URI (so every removal decodes, segments and
   encodes: nothing is shared between requests). Every answer must be HTTP 200 with an
   ``imageURL``; a run with failures says so. ``server_cpu_ms_each``: CPU of the server and its
-  imaging workers per call (warm-up included), steadier than the rates on a shared machine.
+  imaging workers per call (warm-up included), steadier than the rates on a shared machine;
+  ``client_cpu_ms_each``: this process's (the load generator's) CPU per call.
 - **ws**: WebSocket round trips at ``--connections`` concurrent connections (each
   authenticated first), each in a closed loop: ``ping`` → ``pong``, and a small removal
   (64², inline data URI, ``outputType`` URL) → its result; p50 / p99 in ms.
@@ -101,21 +102,24 @@ class Measured:
     seconds: float
     total: int = 0                    # calls that succeeded, the warm-up's too
     server_cpu_s: float = 0.0         # the server and its workers, over the whole loop
+    client_cpu_s: float = 0.0         # this process (the load generator), likewise
 
     @property
     def per_second(self) -> float:
         return self.completed / self.seconds
 
-    @property
-    def cpu_ms_each(self) -> float:
-        return round(1000 * self.server_cpu_s / self.total, 2) if self.total else float("nan")
+    def cpu_ms_each(self) -> dict[str, float]:
+        """Server and client CPU per successful call, in ms."""
+        calls = self.total or float("nan")
+        return {"server_cpu_ms_each": round(1000 * self.server_cpu_s / calls, 2),
+                "client_cpu_ms_each": round(1000 * self.client_cpu_s / calls, 2)}
 
 
 async def closed_loop(workers: int, seconds: float, warmup: float,
                       once: Callable[[int], Awaitable[None]], server: int) -> Measured:
     """``workers`` loops calling ``once(worker)`` back to back until the window ends; the CPU
     of process ``server`` and its children is read before and after."""
-    cpu0 = procs.tree_cpu_seconds(server)
+    cpu0, mine0 = procs.tree_cpu_seconds(server), time.process_time()
     start = time.perf_counter()
     begin, end = start + warmup, start + warmup + seconds
     measured = Measured([], 0, 0, seconds)
@@ -139,6 +143,7 @@ async def closed_loop(workers: int, seconds: float, warmup: float,
 
     await asyncio.gather(*(loop(w) for w in range(workers)))
     measured.server_cpu_s = procs.tree_cpu_seconds(server) - cpu0
+    measured.client_cpu_s = time.process_time() - mine0
     return measured
 
 
@@ -160,7 +165,7 @@ async def rest_removals(port: int, server: int, side: int, window: Window) -> di
         run = await closed_loop(window.clients, window.seconds, window.warmup, once, server)
     return {"side": side, "clients": window.clients, "removals": run.completed,
             "per_second": round(run.per_second, 2), "failures": run.failures,
-            "server_cpu_ms_each": run.cpu_ms_each, **latency(run.durations)}
+            **run.cpu_ms_each(), **latency(run.durations)}
 
 
 # --- WebSocket round trips -------------------------------------------------------------------
@@ -202,7 +207,7 @@ async def ws_round_trips(port: int, server: int, window: Window) -> dict[str, An
                                     server)
             phases[name] = {"connections": window.connections, "failures": run.failures,
                             "per_second": round(run.per_second, 1),
-                            "server_cpu_ms_each": run.cpu_ms_each, **latency(run.durations)}
+                            **run.cpu_ms_each(), **latency(run.durations)}
         return phases
     finally:
         await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
