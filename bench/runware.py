@@ -164,7 +164,7 @@ async def rest_removals(port: int, server: int, side: int, window: Window) -> di
 
         run = await closed_loop(window.clients, window.seconds, window.warmup, once, server)
     return {"side": side, "clients": window.clients, "removals": run.completed,
-            "per_second": round(run.per_second, 2), "failures": run.failures,
+            "calls": run.total, "per_second": round(run.per_second, 2), "failures": run.failures,
             **run.cpu_ms_each(), **latency(run.durations)}
 
 
@@ -206,7 +206,7 @@ async def ws_round_trips(port: int, server: int, window: Window) -> dict[str, An
             run = await closed_loop(window.connections, window.seconds, window.warmup, once,
                                     server)
             phases[name] = {"connections": window.connections, "failures": run.failures,
-                            "per_second": round(run.per_second, 1),
+                            "calls": run.total, "per_second": round(run.per_second, 1),
                             **run.cpu_ms_each(), **latency(run.durations)}
         return phases
     finally:

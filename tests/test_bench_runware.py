@@ -38,13 +38,19 @@ def test_percentiles() -> None:
 
 
 def test_quick_mode_runs_every_part() -> None:
+    """Every loop makes at least one call (each client starts one before the window ends), and
+    none fails; how many land inside the short window depends on the machine's load."""
     report = bench_runware.run(bench_runware.PARTS, bench_runware.QUICK)
     assert bench_runware.failures(report) == 0
     assert [row["side"] for row in report["rest"]] == list(bench_runware.SIZES)
-    assert all(row["removals"] >= 1 and row["per_second"] > 0 for row in report["rest"])
+    for row in report["rest"]:
+        assert row["calls"] >= bench_runware.QUICK.clients and row["server_cpu_ms_each"] > 0
+        assert row["removals"] <= row["calls"] and row["count"] <= row["removals"]
     for phase in ("ping", "removal_64"):
         figures = report["ws"][phase]
-        assert figures["count"] >= 1 and figures["p50_ms"] <= figures["p99_ms"]
+        assert figures["calls"] >= bench_runware.QUICK.connections
         assert figures["connections"] == bench_runware.QUICK.connections
+        if figures["count"]:
+            assert figures["p50_ms"] <= figures["p99_ms"]
     sdk = report["sdk"]
     assert sdk["images"] == bench_runware.QUICK.sdk_images and sdk["median_ms"] > 0
