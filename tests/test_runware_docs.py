@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 from bgmock.server.testing import InProcessMock
 
@@ -85,3 +86,33 @@ def test_the_readme_curl_works() -> None:
                             ).status_code == 200
     finally:
         mock.close()
+
+
+def test_the_socket_frames_are_documented_in_asyncapi(runware: Any) -> None:
+    response = runware.get("/runware/asyncapi.json")
+    assert response.status_code == 200
+    document = response.json()
+    assert document["asyncapi"] == "3.0.0"
+    channel = document["channels"]["socket"]
+    assert channel["address"] == "/v1"
+    items = channel["messages"]["tasks"]["payload"]["items"]["oneOf"]
+    assert {i["$ref"].rsplit("/", 1)[1] for i in items} == {
+        f"{name}.request" for name in contracts.operations("runware")["operations"]}
+    assert {"real1", "bgmock"} <= set(document["servers"])
+    schemas = document["components"]["schemas"]
+    text = json.dumps(document)
+    for ref in re.findall(r'"\$ref": "#/components/schemas/([^"]+)"', text):
+        assert ref in schemas, ref
+    for ref in re.findall(r'"\$ref": "#/(channels/[^"]+)"', text):
+        node: Any = document
+        for part in ref.split("/"):
+            node = node[part]
+    payload = {"$ref": "#/p", "p": channel["messages"]["tasks"]["payload"],
+               "components": document["components"]}
+    from jsonschema import Draft202012Validator
+
+    validator = Draft202012Validator(payload)
+    for operation in contracts.operations("runware")["operations"]:
+        for example in contracts.load("runware", f"{operation}.request")["examples"]:
+            assert validator.is_valid([example]), operation
+    assert runware.get("/topview/asyncapi.json").status_code == 404  # no socket, no document

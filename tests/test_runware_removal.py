@@ -226,3 +226,13 @@ def test_ttl_sets_the_result_urls_lifetime(runware: RunwareApi) -> None:
     item, _ = removed(runware, current())
     runware.controls.advance(3600)
     assert runware.download(item["imageURL"]).status_code == 200
+
+
+def test_image_urls_mock_expired_and_foreign(runware: RunwareApi) -> None:
+    item, _ = removed(runware, current(ttl=60))
+    runware.controls.advance(61)
+    [error] = runware.run(current(inputImage=item["imageURL"]), status=400)["errors"]
+    assert error["code"] == "invalidInputImage"  # the mock's own URL, expired
+    foreign = "https://im.runware.ai/image/ii/aa418b0f-2c4e-4a8c-b5d8-7b4c0f1e9a22.jpg"
+    item, image = removed(runware, current(inputImage=foreign))  # offline: a synthetic photo
+    assert image.mode == "RGBA"

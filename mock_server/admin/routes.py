@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from typing import Annotated, Any
 
 from bgmock.server import __version__
-from bgmock.server.admin import remote, webhooks
+from bgmock.server.admin import remote, webhooks, websockets
 from bgmock.server.admin.health import health_report, token_ok
 from bgmock.server.core.accounts import MAX_CONCURRENCY, MAX_CREDITS, MAX_KEY, MAX_SECRET
 from bgmock.server.core.clock import MAX_ADVANCE
@@ -313,6 +313,7 @@ def create_admin(engine: Engine) -> FastAPI:
 
     admin.include_router(remote.router(engine))
     admin.include_router(webhooks.router(engine, BAD_INPUT, NOT_FOUND))
+    admin.include_router(websockets.router(engine, BAD_INPUT))
 
     def openapi() -> dict[str, Any]:
         """FastAPI's document without the 422 this API never answers (it answers 400)."""

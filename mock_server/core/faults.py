@@ -15,6 +15,8 @@ Syntax (both places): directives joined by ``;``::
     webhook=duplicate          ... is sent twice
     webhook=delay=<seconds>    ... starts this many mock seconds late (divided by --speed)
     webhook=fail               ... its first attempt counts as failed (not sent); retries follow
+    drop                       WebSocket: answer, then drop the socket abnormally (the answer is
+                               kept for a resume); no effect over HTTP
 
 Task directives act on submit operations; ``error`` and ``delay`` act on any operation. A rule
 matches by provider, operation (``*`` for all) and optionally account key and ``match`` (fields
@@ -52,6 +54,7 @@ class Fault(TaskPlan):
     probability: float = 1.0
     webhook: str | None = None         # drop | duplicate | delay | fail (core.webhooks, D113)
     webhook_delay: float = 0.0         # with ``webhook=delay=<s>``: mock seconds
+    drop: bool = False                 # drop the WebSocket after answering (D204)
 
     def merged(self, override: Fault) -> Fault:
         """This fault with every directive ``override`` sets taken from it."""
@@ -90,7 +93,7 @@ class Fault(TaskPlan):
 
 # The directives ``describe`` writes, in this order (messages and states stay out of it).
 DESCRIBED = ("error", "fail", "fail_at", "stuck", "polls", "duration", "delay", "probability",
-             "webhook")
+             "webhook", "drop")
 NO_FAULT = Fault()
 
 
@@ -99,6 +102,8 @@ def _render(name: str, value: Any, fault: Fault) -> str:
         return "fail"
     if name == "stuck":
         return "stuck"
+    if name == "drop":
+        return "drop"
     if name == "delay" and fault.delay_max is not None:
         return f"delay={value}..{fault.delay_max}"
     if name == "webhook" and value == "delay":
@@ -208,10 +213,14 @@ def parse(text: str) -> Fault:
             values.update(_delay(value))
         elif name == "webhook":
             values.update(_webhook(value))
+        elif name == "drop":
+            if value is not None:
+                raise FaultSyntaxError("drop takes no value")
+            values["drop"] = True
         else:
             raise FaultSyntaxError(
                 f"unknown directive {_short(name)!r} (error, fail, fail_at, stuck, polls, "
-                "duration, delay, probability, webhook)")
+                "duration, delay, probability, webhook, drop)")
     return Fault(**values)
 
 

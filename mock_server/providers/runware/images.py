@@ -92,13 +92,26 @@ async def load(engine: Engine, ref: ImageRef, base_url: str) -> bytes:
     own = own_image(ref.url)
     if own is not None:
         obj = engine.files.get(BUCKET, own)
-        if obj is None:
+        if obj is not None:
+            return await obj.read()
+        if _is_mock(ref.url, base_url, engine.settings.public_url):
             raise BadImage("the image URL has expired")
-        return await obj.read()
+        # another host's image path (the docs' im.runware.ai URLs): a URL like any other (C7)
     try:
         return await remote.image_bytes(engine, ref.url, base_url)
     except remote.RemoteImageError as exc:
         raise BadImage(str(exc)) from exc
+
+
+def _is_mock(url: str, base_url: str, public_url: str | None) -> bool:
+    try:
+        netloc = urlsplit(url).netloc.lower()
+    except ValueError:
+        return False
+    own = {urlsplit(base_url).netloc.lower()}
+    if public_url:
+        own.add(urlsplit(public_url).netloc.lower())
+    return netloc in own
 
 
 def own_image(url: str) -> str | None:

@@ -18,6 +18,7 @@ from bgmock.server.core.endpoints import (
 from bgmock.server.core.engine import Engine
 from bgmock.server.providers.runware import errors, images, service
 from bgmock.server.providers.runware.images import PROVIDER
+from bgmock.server.providers.runware.socket import RULES
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
@@ -30,6 +31,7 @@ TOO_SMALL = ("minimum", "exclusiveMinimum", "minItems", "minLength")
 
 class RunwareSpec(SpecBase):
     name = PROVIDER
+    socket_rules = RULES  # idle close, resume, 30 MiB frames (R3, R4; D206)
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
