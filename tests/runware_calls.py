@@ -22,8 +22,6 @@ from tests.harness import Target
 PROVIDER = "runware"
 OPERATIONS = {op["select"]["value"]: name
               for name, op in contracts.operations(PROVIDER)["operations"].items()}
-# Result items name the task type they answer; an error has no operation of its own.
-RESULT_OPERATIONS = {**OPERATIONS}
 
 __all__ = ["DEMO_KEY", "DOCS_IMAGE", "RunwareApi", "check", "data_uri", "new_uuid", "photo",
            ]

@@ -27,7 +27,7 @@ from tests.topview_calls import CREDIT, DEMO, Api
 
 def test_health_reports_providers_and_clock(api: Api) -> None:
     health = api.controls.health()
-    assert health["status"] == "ok" and health["providers"] == ["aidge", "topview"]
+    assert health["status"] == "ok" and health["providers"] == ["aidge", "runware", "topview"]
     assert health["clock"]["mode"] == "virtual"
 
 

@@ -173,3 +173,28 @@ def test_uploads_answer_get_response_too(runware: RunwareApi) -> None:
     task = {"taskType": "imageUpload", "taskUUID": new_uuid(), "image": data_uri(photo())}
     [item] = runware.run(task)["data"]
     assert poll(runware, task["taskUUID"])["data"] == [{**item, "status": "success"}]
+
+
+def test_a_socket_answers_removals_and_polls_as_rest_does(runware: RunwareApi) -> None:
+    """The same tasks over both transports: the same items, apart from their own ids."""
+    def shape(item: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in item.items()
+                if k not in ("taskUUID", "imageUUID", "inputImageUUID", "imageURL")}
+
+    rest_task, socket_task = removal(includeCost=True), removal(includeCost=True)
+    [rest] = runware.run(rest_task)["data"]
+    with runware.socket() as ws:
+        ws.authenticate()
+        [item] = ws.run(socket_task)["data"]
+        assert shape(item) == shape(rest) and item["taskUUID"] == socket_task["taskUUID"]
+        served = runware.download(item["imageURL"])  # a socket's URLs are HTTP URLs
+        assert served.status_code == 200
+        assert served.content == runware.download(rest["imageURL"]).content
+        [polled] = ws.run({"taskType": "getResponse", "taskUUID": socket_task["taskUUID"]})[
+            "data"]
+        assert polled == {**item, "status": "success"}
+        acked = removal(deliveryMethod="async")
+        assert ws.run(acked)["data"] == [{"taskType": "removeBackground",
+                                          "taskUUID": acked["taskUUID"]}]
+        [error] = ws.run({"taskType": "getResponse", "taskUUID": new_uuid()})["errors"]
+        assert error["code"] == "taskNotFound"

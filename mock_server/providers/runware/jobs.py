@@ -23,7 +23,7 @@ from bgmock.server.core.plan import Lifecycle
 from bgmock.server.core.tasks import Listener, Task
 from bgmock.server.core.timeline import Retention
 from bgmock.server.providers.runware import errors
-from bgmock.server.providers.runware.images import BUCKET, PROVIDER
+from bgmock.server.providers.runware.images import BUCKET, PROVIDER, encoded
 
 DAY = 86400.0
 ASYNC_SECONDS = 2.0   # mock seconds a deferred task stays processing (D194)
@@ -58,8 +58,6 @@ class Job:
         obj = engine.files.get(BUCKET, self.image[0])
         if obj is None or obj.data is None:
             raise errors.MediaNotFound(task_type=self.task_type, task_uuid=self.task_uuid)
-        from bgmock.server.providers.runware.images import encoded
-
         return {**self.item, self.output: encoded(obj.data, self.image[1], self.output)}
 
     def failure(self, task: Task) -> errors.RunwareError:
