@@ -11,6 +11,7 @@ second-long waits. Nothing waits for a task's duration.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import Iterator
 from pathlib import Path
@@ -77,6 +78,19 @@ def test_base64_and_data_uri_outputs_carry_the_image(server: MockServer, product
     head, _, payload = as_uri.imageDataURI.partition(",")
     assert head == "data:image/png;base64"
     transparent_png(base64.b64decode(payload))
+
+
+def test_concurrent_calls_share_one_socket(server: MockServer, product: Path) -> None:
+    async def work(rw: Runware) -> Any:
+        calls = [rw.imageBackgroundRemoval(removeImageBackgroundPayload=removal(
+            product, outputType="base64Data")) for _ in range(4)]
+        return await asyncio.gather(*calls)
+
+    results = run(ws_url(server), work)
+    assert len({images[0].imageUUID for images in results}) == 4
+    for images in results:
+        transparent_png(base64.b64decode(images[0].imageBase64Data))
+    assert [e["operation"] for e in server.journal("runware")].count("authentication") == 1
 
 
 def test_an_invalid_key_connects_and_the_next_call_raises(server: MockServer,

@@ -5,6 +5,7 @@ the socket cap, and bad frames never closing a socket."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import json
 import threading
@@ -17,9 +18,10 @@ import httpx
 import pytest
 from bgmock.server import server as serving
 from bgmock.server.app import WS_MAX_SIZE, create_app
+from bgmock.server.core import websocket
 from bgmock.server.core.clock import Clock
 from bgmock.server.core.faults import FaultSyntaxError, parse
-from bgmock.server.core.sessions import ParkedFrames, Resume, Session
+from bgmock.server.core.sessions import ParkedFrames, Resume, Session, SocketRules
 from bgmock.server.core.timeline import Timeline
 from bgmock.server.providers import all_providers
 from bgmock.server.settings import Settings
@@ -81,7 +83,7 @@ def test_tasks_before_login_are_refused_and_the_socket_stays(client: TestClient)
 
 def test_a_slow_message_never_holds_a_ping_back(client: TestClient) -> None:
     client.post("/__admin/faults", json={"provider": "wsession", "operation": "echo",
-                                         "fault": "delay=0.5", "count": 1})
+                                         "fault": "delay=1", "count": 1})
     with client.websocket_connect("/wsession/v1") as ws:
         login(ws)
         ws.send_json(echo("slow"))
@@ -336,3 +338,30 @@ def test_over_the_wire_a_drop_is_an_error_close_and_resume_works(server: str) ->
         ws.send(json.dumps([{"taskType": "ping"}]))
         assert json.loads(ws.recv(timeout=5))["data"][0]["pong"] is True
         assert time.monotonic() - started < 5
+
+
+def test_a_close_is_not_held_back_by_a_client_that_does_not_read(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    class Stuck:  # a socket whose send never completes (the client stopped reading)
+        closed: int | None = None
+
+        async def send_text(self, text: str) -> None:
+            await asyncio.Event().wait()
+
+        async def close(self, code: int, reason: str = "") -> None:
+            self.closed = code
+
+    monkeypatch.setattr(websocket, "CLOSE_WAIT", 0.1)
+    engine = app().state.engine
+    socket = Stuck()
+    connection = websocket.Connection(1, "wsession", socket, SocketRules(),  # type: ignore[arg-type]
+                                      engine)
+
+    async def scenario() -> None:
+        sending = asyncio.create_task(connection.send("frame"))
+        await asyncio.sleep(0.01)
+        await asyncio.wait_for(connection.close(1012), 2)
+        sending.cancel()
+
+    asyncio.run(scenario())
+    assert socket.closed == 1012 and not connection.open

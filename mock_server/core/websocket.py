@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 WEBSOCKET = "WEBSOCKET"
 TRY_AGAIN = 1013          # close code: too many sockets
+CLOSE_WAIT = 5.0          # seconds a server-side close waits for a send in progress
 
 
 def _params(message: dict[str, Any], limit: int) -> tuple[Any, str | None, int]:
@@ -113,13 +114,24 @@ class Connection:
             self.engine.parked.park(self.session, text, self.rules.resume_seconds)
 
     async def close(self, code: int, reason: str = "") -> None:
-        """Close from the server's side (idle, drop, shutdown); in-hand answers are parked."""
-        async with self._send_lock:
-            if not self.open:
-                return
-            self.open, self.close_code = False, code
+        """Close from the server's side (idle, drop); answers still in hand are parked. A send
+        stuck on a client that does not read holds the close back at most
+        :data:`CLOSE_WAIT` seconds."""
+        if not self.open:
+            return
+        self.open, self.close_code = False, code  # no new sends from here on
+        try:
+            await asyncio.wait_for(self._send_lock.acquire(), CLOSE_WAIT)
+        except TimeoutError:
+            locked = False
+        else:
+            locked = True
+        try:
             with contextlib.suppress(Exception):  # already gone
                 await self.websocket.close(code, reason)
+        finally:
+            if locked:
+                self._send_lock.release()
 
     async def room(self, size: int, limit: int) -> None:
         """Wait until another message of ``size`` bytes may be taken in hand."""
