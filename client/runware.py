@@ -216,7 +216,8 @@ def data_uri(data: bytes, suffix: str = "") -> str:
 
 def _passes_through(text: str) -> bool:
     """A string Runware reads as it is: a URL, a data URI, an image UUID or raw base64."""
-    return (text.startswith(("http://", "https://", "data:")) or bool(_UUID.fullmatch(text))
+    return (text[:8].lower().startswith(("http://", "https://", "data:"))
+            or bool(_UUID.fullmatch(text))
             or (bool(_BASE64.fullmatch(text)) and not os.path.isfile(text)))
 
 

@@ -560,7 +560,7 @@ def test_bad_arguments_fail_before_any_request(runware: RunwareClient, recorder:
 def test_image_values():
     uid = str(uuid.uuid4())
     for text in (uid, "https://a.test/x.png", "http://a.test/x", "data:image/png;base64,AAAA",
-                 "iVBORw0KGgo="):
+                 "iVBORw0KGgo=", "HTTPS://A.TEST/X.PNG", "Data:image/png;base64,AAAA"):
         assert image_value(text) == text
     assert image_value(photo()) == data_uri(photo())
     assert image_value(bytearray(photo(fmt="webp"))).startswith("data:image/webp;base64,")
