@@ -38,6 +38,7 @@ from PIL import Image
 
 from bgmock import contracts
 from tests.recording import AsyncRecorder, Recorder
+from tests.test_client_topview import Sleeper
 
 KEY = "runware-demo-key"  # R27
 FAKE = "http://fake.test/v1"
@@ -100,19 +101,6 @@ def recorder_of(inner: httpx.BaseTransport) -> Recorder:
 
 def async_recorder_of(inner: httpx.AsyncBaseTransport) -> AsyncRecorder:
     return AsyncRecorder(inner, check, operation_of)
-
-
-class Sleeper:
-    """An injected ``sleep``: records each pause and, given a mock, moves its clock that far."""
-
-    def __init__(self, mock: Any = None) -> None:
-        self.mock = mock
-        self.calls: list[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.calls.append(seconds)
-        if self.mock is not None:
-            self.mock.advance(seconds)
 
 
 @pytest.fixture
