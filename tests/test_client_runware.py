@@ -11,6 +11,7 @@ import io
 import json
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -116,6 +117,29 @@ def endpoint(mock: Any) -> str:
 def runware(bgmock: InProcessMock, recorder: Recorder) -> Iterator[RunwareClient]:
     with RunwareClient(KEY, endpoint(bgmock), transport=recorder) as client:
         yield client
+
+
+@dataclass
+class Reached:
+    """The mock (its admin controls) and a way to make clients on it: in-process, or over a
+    real socket to the session's server."""
+
+    mock: Any
+    transport: httpx.BaseTransport
+
+    def client(self, key: str = KEY) -> RunwareClient:
+        return RunwareClient(key, endpoint(self.mock), transport=self.transport)
+
+
+@pytest.fixture(params=["inprocess", "server"])
+def reached(request: pytest.FixtureRequest) -> Iterator[Reached]:
+    if request.param == "inprocess":
+        mock = request.getfixturevalue("bgmock")
+        yield Reached(mock, recorder_of(mock.transport))
+    else:
+        transport = recorder_of(httpx.HTTPTransport())
+        yield Reached(request.getfixturevalue("bgmock_server"), transport)
+        transport.inner.close()
 
 
 def client_over(handler: Callable[[httpx.Request], httpx.Response], **kw: Any) -> RunwareClient:
@@ -310,15 +334,16 @@ def raised(call: Callable[[], Any]) -> RunwareError:
     return caught.value
 
 
-def test_invalid_api_key(bgmock: InProcessMock, recorder: Recorder):
-    with RunwareClient("not-a-key", endpoint(bgmock), transport=recorder) as stranger:
+def test_invalid_api_key(reached: Reached):
+    with reached.client("not-a-key") as stranger:
         error = raised(lambda: stranger.upload(photo()))
     assert (error.code, error.status) == ("invalidApiKey", 401)
     assert "Invalid API key" in error.message and isinstance(error, ProviderError)
     assert str(error).startswith("runware error invalidApiKey: ")
 
 
-def test_validation_errors(runware: RunwareClient):
+def test_validation_errors(reached: Reached):
+    runware = reached.client()
     mine = str(uuid.uuid4())
     runware.remove_background(photo(), task_uuid=mine)
     cases = {
@@ -348,18 +373,18 @@ def test_settings_need_the_default_model(runware: RunwareClient):
     assert (error.code, error.parameter) == ("unsupportedParameter", "settings")  # R22
 
 
-def test_insufficient_credits(bgmock: InProcessMock, runware: RunwareClient):
-    bgmock.set_account("runware", KEY, credits=0)
-    error = raised(lambda: runware.remove_background(photo()))
+def test_insufficient_credits(reached: Reached):
+    reached.mock.set_account("runware", KEY, credits=0)
+    error = raised(lambda: reached.client().remove_background(photo()))
     assert (error.code, error.status) == ("insufficientCredits", 402)
 
 
 @pytest.mark.parametrize(("code", "status"), [("timeoutProvider", 504),
                                               ("rateLimitExceeded", 429),
                                               ("serviceUnavailable", 503)])
-def test_fault_rules_reach_the_client(bgmock: InProcessMock, runware: RunwareClient, code: str,
-                                      status: int):
-    bgmock.fault("runware", f"error={code}", operation=removal_op(), count=1)
+def test_fault_rules_reach_the_client(reached: Reached, code: str, status: int):
+    runware = reached.client()
+    reached.mock.fault("runware", f"error={code}", operation=removal_op(), count=1)
     error = raised(lambda: runware.remove_background(photo()))
     assert (error.code, error.status) == (code, status)
     assert runware.remove_background(photo()).finished  # count=1: used up
