@@ -9,6 +9,7 @@ import asyncio
 import base64
 import io
 import json
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -736,3 +737,34 @@ def test_the_readme_example_runs(bgmock_server: MockServer, tmp_path: Path,
     assert_cutout(scope["png"])
     assert scope["done"].finished and slept == [1.0, 1.5]
     assert printed == [(scope["result"].image_uuid, 0.0006)]
+
+
+def test_the_async_client_reads_files_off_the_event_loop(monkeypatch: pytest.MonkeyPatch,
+                                                         tmp_path: Path):
+    from bgmock.client import runware as module
+
+    threads: list[int] = []
+    read = module.image_value
+
+    def spy(image: Any) -> str:
+        threads.append(threading.get_ident())
+        return read(image)
+
+    monkeypatch.setattr(module, "image_value", spy)
+    path = tmp_path / "shoe.png"
+    path.write_bytes(photo())
+
+    async def main() -> int:
+        def handler(request: httpx.Request) -> httpx.Response:
+            (task,) = json.loads(request.content)
+            return httpx.Response(200, json={"data": [{"taskType": "imageUpload",
+                                                       "taskUUID": task["taskUUID"],
+                                                       "imageUUID": str(uuid.uuid4())}]})
+
+        async with AsyncRunwareClient(KEY, FAKE, strict=False,
+                                      transport=httpx.MockTransport(handler)) as runware:
+            await runware.upload(path)
+        return threading.get_ident()
+
+    loop_thread = asyncio.run(main())
+    assert len(threads) == 1 and threads[0] != loop_thread
