@@ -32,7 +32,7 @@ class Plan:
 
 
 FULL = Plan(cold_runs=10, rounds=2, warmup=2, seconds=10, mixed_requests=100_000)
-QUICK = Plan(cold_runs=3, rounds=1, warmup=1, seconds=2, mixed_requests=8_000,
+QUICK = Plan(cold_runs=3, rounds=1, warmup=1, seconds=1, mixed_requests=8_000,
              imports=False, query_alone=False, history=False, cold_warm=False)
 
 

@@ -14,10 +14,12 @@ the one meant, else what is wrong), so a row never measures an error page by mis
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -156,6 +158,34 @@ def aidge_refused(status: int, answer: Any) -> str | None:
     return None if code == "IncompleteSignature" else f"HTTP {status}, code {code!r}"
 
 
+# --- Runware --------------------------------------------------------------------------------
+
+RUNWARE_KEY = "runware-demo-key"                 # R27: preconfigured on a fresh mock
+RUNWARE_REST = "/runware/v1"
+RUNWARE_HEADERS = (("Authorization", f"Bearer {RUNWARE_KEY}"),
+                   ("Content-Type", "application/json"))
+
+
+def runware_get_response(port: int) -> tuple[HttpRequest, ...]:
+    """One sync removal of a tiny image (it is finished when its answer comes), then the
+    ``getResponse`` of that task: Runware's hottest read path (R19)."""
+    task_uuid = str(uuid.uuid4())
+    image = "data:image/png;base64," + base64.b64encode(small_png()).decode("ascii")
+    removal = [{"taskType": "removeBackground", "taskUUID": task_uuid, "inputImage": image}]
+    with httpx.Client(base_url=f"http://{HOST}:{port}", timeout=30) as http:
+        http.post(RUNWARE_REST, json=removal, headers=dict(RUNWARE_HEADERS)).raise_for_status()
+    body = json.dumps([{"taskType": "getResponse", "taskUUID": task_uuid}]).encode()
+    return (HttpRequest("POST", RUNWARE_REST, RUNWARE_HEADERS, body),)
+
+
+def runware_finished(status: int, answer: Any) -> str | None:
+    data = answer.get("data") if isinstance(answer, dict) else None
+    item = data[0] if isinstance(data, list) and data and isinstance(data[0], dict) else {}
+    if status != 200 or item.get("status") != "success":
+        return f"HTTP {status}, status {item.get('status')!r} (expected HTTP 200, 'success')"
+    return None
+
+
 # --- the table's ratio rows, in order -------------------------------------------------------
 
 HOT_PATHS: tuple[HotPath, ...] = (
@@ -173,4 +203,34 @@ HOT_PATHS: tuple[HotPath, ...] = (
             key="topview_submit"),
     HotPath("Aidge gateway: signature check failing (IncompleteSignature answer)",
             aidge_bad_signature, aidge_refused, 0.6, key="aidge_bad_signature"),
+    HotPath("Runware getResponse (POST, finished task)", runware_get_response,
+            runware_finished, 0.7, key="runware_get_response"),
 )
+
+
+# --- PICPIK ---------------------------------------------------------------------------------
+
+PICPIK_DOCS_KEY = "ALLak9M4cNdHXKOJAJJ4k8Hh1hZS2EgJF1D0FlPwfl"   # the docs' key (K16)
+PICPIK_DOCS_TASK = "ckti5nf2h4keq8mr9n00"   # finished on a fresh mock (the docs' task)
+PICPIK_QUERY = json.dumps({
+    "Action": "ListTasksDetails", "PublicKey": PICPIK_DOCS_KEY,
+    "Signature": "8c862d16a4a5b4a23e0bb0f0e6bd1e2ee3a52f4d", "TaskUIDList": [PICPIK_DOCS_TASK],
+    "request_uuid": "ebe3bd1a-2fb6-4a85-a1bd-a5d556bf0f50"}).encode()
+
+
+def picpik_query_ok(status: int, answer: Any) -> str | None:
+    problem = json_field("RetCode", 0)(status, answer)
+    if problem is None:
+        found = [t.get("Status") for t in answer.get("TaskDetailList") or []]
+        if found != ["Finished"]:
+            return f"task statuses {found!r}, expected ['Finished']"
+    return problem
+
+
+PICPIK_HOT_PATH = HotPath(
+    "PICPIK ListTasksDetails (POST, one finished task, its ImgList URL)",
+    fixed(HttpRequest("POST", "/picpik/", (("Content-Type", "application/json"),),
+                      PICPIK_QUERY)),
+    picpik_query_ok, 0.7, key="picpik_query",
+    note="the docs' key and task (K16: signature checking off for that key)")
+HOT_PATHS = (*HOT_PATHS, PICPIK_HOT_PATH)

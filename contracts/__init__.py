@@ -325,6 +325,13 @@ def _operation(provider: str, name: str, op: dict[str, Any], method: str,
                 {"$ref": f"#/components/schemas/{a}"} for a in answers]}}},
         }},
     }
+    statuses = operations(provider).get("errorStatuses", {})
+    if statuses:  # a provider whose errors have HTTP statuses of their own (Runware, R9)
+        operation["responses"]["200"]["description"] = "Success (some tasks may have failed)"
+        for status, description in statuses.items():
+            operation["responses"][status] = {"description": description, "content": {
+                "application/json": {"schema": {"oneOf": [
+                    {"$ref": f"#/components/schemas/{e}"} for e in errors]}}}}
     links = _links(provider, name, op)
     if links:
         operation["responses"]["200"]["links"] = links
@@ -351,9 +358,14 @@ def _operation(provider: str, name: str, op: dict[str, Any], method: str,
 
 def _merged(first: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
     """Operations named by a body field or per item share one path and method: one OpenAPI
-    operation whose body and answer are any of theirs."""
+    operation whose body and answer are any of theirs. A JSON array of items (Runware) is one
+    array whose items are any operation's; answers may share shapes (``{"data": []}``), so
+    they are ``anyOf``."""
     def one_of(schema: dict[str, Any]) -> list[Any]:
         return schema["oneOf"] if set(schema) == {"oneOf"} else [schema]
+
+    def alternatives(schema: dict[str, Any]) -> list[Any]:
+        return next((schema[k] for k in ("oneOf", "anyOf") if set(schema) == {k}), [schema])
 
     merged = {**first, "operationId": f"{first['operationId']}_{other['operationId']}",
               "summary": " / ".join(filter(None, (first.get("summary"),
@@ -362,14 +374,28 @@ def _merged(first: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
         if where in first and where in other:
             body = first[where]["content"]["application/json"]["schema"]
             more = other[where]["content"]["application/json"]["schema"]
-            schema = {"oneOf": one_of(body) + one_of(more)}
+            if body.get("type") == "array" and more.get("type") == "array":
+                schema = {"type": "array", "items": {
+                    "oneOf": one_of(body["items"]) + one_of(more["items"])}}
+            else:
+                schema = {"oneOf": one_of(body) + one_of(more)}
             merged[where] = {**first[where], "content": {"application/json": {"schema": schema}}}
-    answers = first["responses"]["200"]["content"]["application/json"]["schema"]["oneOf"]
-    extra = other["responses"]["200"]["content"]["application/json"]["schema"]["oneOf"]
-    merged["responses"] = {"200": {**first["responses"]["200"], "content": {
-        "application/json": {"schema": {"oneOf": answers + [a for a in extra
+    answers = alternatives(first["responses"]["200"]["content"]["application/json"]["schema"])
+    extra = alternatives(other["responses"]["200"]["content"]["application/json"]["schema"])
+    merged["responses"] = {**first["responses"], "200": {**first["responses"]["200"], "content": {
+        "application/json": {"schema": {"anyOf": answers + [a for a in extra
                                                             if a not in answers]}}}}}
     return merged
+
+
+def _discriminate(operation: dict[str, Any], route: Route) -> None:
+    """Operations named by a body field (PICPIK's ``Action``): the body's ``oneOf`` gets an
+    OpenAPI discriminator on that field, mapping each value to its request schema (D181)."""
+    schema = operation["requestBody"]["content"]["application/json"]["schema"]
+    schema["discriminator"] = {
+        "propertyName": route.field,
+        "mapping": {value: f"#/components/schemas/{op.name}.request"
+                    for value, op in route.operations.items()}}
 
 
 @cache
@@ -392,6 +418,9 @@ def _openapi(provider: str) -> dict[str, Any]:
             shared = paths.setdefault(op["path"], {}).get(method.lower())
             paths[op["path"]][method.lower()] = (document if shared is None
                                                  else _merged(shared, document))
+    for (path, method), route in routes(provider).items():
+        if route.style == "field" and len(route.operations) > 1:
+            _discriminate(paths[path][method.lower()], route)
     return {
         "openapi": "3.1.0",
         "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",

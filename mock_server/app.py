@@ -18,6 +18,8 @@ from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 UNPREFIXED = ("/__admin", "/files/")
+WS_MAX_SIZE = 16 * 1024 * 1024  # uvicorn's default frame cap, kept where no route needs more
+FRAME_SLACK = 1024 * 1024       # over a route's limit, still read and refused in its own words
 ADMIN_BODY_LIMIT = 1024 * 1024  # admin bodies are a few hundred bytes
 
 
@@ -68,6 +70,7 @@ class MockApp(Starlette):
     own shape; what escapes is uvicorn's 500 either way), D167."""
 
     front_door: FrontDoor
+    ws_max_size: int = WS_MAX_SIZE  # the server's frame cap (uvicorn closes over it: 1009)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.front_door(scope, receive, send)
@@ -130,4 +133,6 @@ def create_app(settings: Settings | None = None,
         app.starlette,
         providers={p.prefix.strip("/"): p.app(engine) for p in providers},
         hosts={host: p.prefix.strip("/") for p in providers for host in p.hosts})
+    largest = max((a.frame_limit for a in app.front_door.providers.values()), default=0)
+    app.ws_max_size = max(WS_MAX_SIZE, largest + FRAME_SLACK)  # D203
     return app

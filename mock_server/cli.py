@@ -19,7 +19,8 @@ from bgmock.server.settings import Settings, plain, resolve_sources
 
 # Listed here, not read from bgmock.server.providers (importing them costs ~0.2 s of start-up);
 # tests/test_settings_cli.py checks the two agree.
-PROVIDERS = (("Topview", "/topview"), ("Aidge", "/aidge"))
+PROVIDERS = (("Topview", "/topview"), ("Aidge", "/aidge"), ("PICPIK", "/picpik"),
+             ("Runware", "/runware"))
 EXIT_SETTINGS, EXIT_LISTEN = 2, 3
 # What imaging workers import before the first job (their forkserver imports it once).
 IMAGING_PRELOAD = ("bgmock.server.app", "numpy")

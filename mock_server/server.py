@@ -298,8 +298,12 @@ class Server(uvicorn.Server):
 
 
 def config(app: Any, settings: Settings) -> uvicorn.Config:
+    from bgmock.server.app import WS_MAX_SIZE, MockApp
+
     return uvicorn.Config(
         app, log_level=settings.log_level, server_header=False,
+        # frames as large as the largest WebSocket route takes (Runware: 30 MiB, D203)
+        ws_max_size=app.ws_max_size if isinstance(app, MockApp) else WS_MAX_SIZE,
         http=protocol_class(settings),
         timeout_keep_alive=settings.keep_alive_timeout,  # type: ignore[arg-type]
         timeout_graceful_shutdown=settings.shutdown_timeout,  # type: ignore[arg-type]

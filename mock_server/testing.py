@@ -82,10 +82,13 @@ class MockControls:
         return self._admin("POST", "/clock/advance", json={"seconds": seconds})
 
     def fault(self, provider: str, fault: str, operation: str = "*", key: str | None = None,
-              count: int | None = None) -> dict[str, Any]:
-        return self._admin("POST", "/faults", json={
-            "provider": provider, "operation": operation, "fault": fault, "key": key,
-            "count": count})
+              count: int | None = None, match: dict[str, str] | None = None) -> dict[str, Any]:
+        """Add a fault rule; ``match``: input fields it applies to (one task of an array)."""
+        rule: dict[str, Any] = {"provider": provider, "operation": operation, "fault": fault,
+                                "key": key, "count": count}
+        if match is not None:
+            rule["match"] = match
+        return self._admin("POST", "/faults", json=rule)
 
     def clear_faults(self) -> None:
         self._admin("DELETE", "/faults")

@@ -36,6 +36,11 @@ __all__ = ["CHECK", "CREDENTIAL", "CREDIT", "DEMO", "DEMO_KEY", "DEMO_UID", "QUE
 api = target_fixture(TopviewApi, "api")
 aidge_api = target_fixture(AidgeApi, "aidge_api")
 
+# Runware (tests/runware_calls.py): the demo key as a bearer header.
+from tests.runware_calls import RunwareApi  # noqa: E402
+
+runware = target_fixture(RunwareApi, "runware")
+
 
 @pytest.fixture
 def mock() -> Iterator[InProcessMock]:

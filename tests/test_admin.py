@@ -12,6 +12,7 @@ from bgmock.server.admin.routes import MAX_RULES
 from bgmock.server.core import imaging
 from bgmock.server.core.clock import LATEST, MAX_ADVANCE, Clock
 from bgmock.server.core.faults import parse
+from bgmock.server.providers.picpik.fixtures import DOCS_TASKS as PICPIK_DOCS_TASKS
 from bgmock.server.providers.topview.avatar_fixtures import DOCS_TASK_IDS
 from bgmock.server.providers.topview.product_background_docs import (
     DOCS_TASKS as BACKGROUND_DOCS_TASKS,
@@ -27,7 +28,8 @@ from tests.topview_calls import CREDIT, DEMO, Api
 
 def test_health_reports_providers_and_clock(api: Api) -> None:
     health = api.controls.health()
-    assert health["status"] == "ok" and health["providers"] == ["aidge", "topview"]
+    assert health["status"] == "ok" and health["providers"] == ["aidge", "picpik", "runware",
+                                                                "topview"]
     assert health["clock"]["mode"] == "virtual"
 
 
@@ -42,7 +44,8 @@ def test_reset_restores_the_fresh_state(api: Api) -> None:
     assert api.controls.clock()["offset"] == 0
     assert {t["id"] for t in api.controls.tasks()} == {
         "56eac11a862143989e9cc63f8b213a2d", "4274b375c30844c8bd0b1e4b6e44fb5f",
-        *DOCS_TASK_IDS, *(t[0] for t in BACKGROUND_DOCS_TASKS)}  # and the docs' other tasks
+        *DOCS_TASK_IDS, *(t[0] for t in BACKGROUND_DOCS_TASKS),  # and the docs' other tasks
+        *PICPIK_DOCS_TASKS}
 
 
 def test_clock_advances_and_never_goes_back(api: Api) -> None:

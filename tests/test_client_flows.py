@@ -15,9 +15,11 @@ import pytest
 from bgmock.client import topview as topview_module
 from bgmock.client._common import Blocking, Flow, Sleep, arun, run
 from bgmock.client.aidge import AidgeClient, AsyncAidgeClient
+from bgmock.client.runware import AsyncRunwareClient, RunwareClient
 from bgmock.client.topview import AsyncTopviewClient, TopviewClient, TopviewError
 
-PAIRS = [(TopviewClient, AsyncTopviewClient), (AidgeClient, AsyncAidgeClient)]
+PAIRS = [(TopviewClient, AsyncTopviewClient), (AidgeClient, AsyncAidgeClient),
+         (RunwareClient, AsyncRunwareClient)]
 ENVELOPE = {"code": "200", "message": "Success", "result": {"remainCredit": 7, "uid": "u"}}
 
 
@@ -26,7 +28,7 @@ def _public(cls: type) -> dict[str, Any]:
             if callable(fn) and not name.startswith("_")}
 
 
-@pytest.mark.parametrize(("sync", "async_"), PAIRS, ids=["topview", "aidge"])
+@pytest.mark.parametrize(("sync", "async_"), PAIRS, ids=["topview", "aidge", "runware"])
 def test_sync_and_async_clients_hold_one_line_methods_only(sync: type, async_: type) -> None:
     assert set(_public(sync)) == set(_public(async_))
     for cls in (sync, async_):

@@ -134,3 +134,42 @@ def test_aidge_docs_example_works_against_a_fresh_mock(style: str) -> None:
             assert image.status_code == 200 and image.content.startswith(b"\xff\xd8")  # JPEG
     finally:
         mock.close()
+
+
+# --- PICPIK: the docs' examples, carried by its contracts and on its docs page -------------------
+
+PICPIK_PAGE = "003_1537b32ed39f059b.txt"
+PICPIK_REQUESTS = [(name.removesuffix(".request"), example)
+                   for name, example in contracts.examples("picpik") if name.endswith(".request")]
+
+
+def test_the_picpik_docs_response_example_validates_as_printed() -> None:
+    """The docs page's response example, read from the page (K5, K9): the envelope and a
+    TaskUID."""
+    text = (DOCS / PICPIK_PAGE).read_text(encoding="utf-8")
+    block = text.split("Response Example", 1)[1]
+    pairs = re.findall(r'^\s*("[A-Za-z_]+": .+?),?\s*$', block, re.M)
+    example = json.loads("{" + ", ".join(pairs) + "}")
+    assert example["TaskUID"] == "cktlm6lrh4xxx8ng9nf0"
+    contracts.validate("picpik", "remove_background.response", example)
+    assert contracts.check_response("picpik", "remove_background", example) == (
+        "remove_background.response")
+
+
+@pytest.mark.parametrize(("operation", "example"), PICPIK_REQUESTS,
+                         ids=[name for name, _ in PICPIK_REQUESTS])
+def test_picpik_docs_requests_work_verbatim_against_a_fresh_mock(operation: str,
+                                                                 example: Any) -> None:
+    """K16: the docs' key needs no signature check, its ids exist, its placeholder images
+    stand for the demo photo (D183, D186)."""
+    mock = InProcessMock()
+    try:
+        with mock.client() as http:
+            response = http.post("/picpik/", json=example)
+    finally:
+        mock.close()
+    assert response.status_code == 200
+    body = response.json()
+    assert contracts.check_response("picpik", operation, body) == f"{operation}.response"
+    assert body["RetCode"] == 0 and body["Action"] == example["Action"]
+    assert body["request_uuid"] == example["request_uuid"]

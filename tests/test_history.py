@@ -11,6 +11,7 @@ from bgmock.server.core.files import FileStore
 from bgmock.server.core.plan import TaskPlan
 from bgmock.server.core.tasks import TaskEngine
 from bgmock.server.core.timeline import DAY, Retention
+from bgmock.server.providers.picpik.fixtures import DOCS_TASKS as PICPIK_DOCS_TASKS
 from bgmock.server.providers.topview import service
 from bgmock.server.providers.topview.avatar_fixtures import DOCS_TASK_IDS
 from bgmock.server.providers.topview.fixtures import DOCS_TASKS
@@ -25,7 +26,7 @@ from tests.task_flows import advance, query, submit, upload
 
 # The docs' finished tasks on a fresh mock: remove background, product avatar (T31).
 FIXTURE_TASKS = ({t.task_id for t in DOCS_TASKS} | set(DOCS_TASK_IDS)
-                 | {t[0] for t in BACKGROUND_DOCS_TASKS})
+                 | {t[0] for t in BACKGROUND_DOCS_TASKS} | set(PICPIK_DOCS_TASKS))
 
 
 def test_retention_rounds_up_to_the_next_midnight_utc_as_s3_lifecycle_rules_do() -> None:

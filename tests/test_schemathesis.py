@@ -19,6 +19,7 @@ import schemathesis  # a test extra: a missing install must fail, not skip
 from bgmock.server.app import create_app
 from bgmock.server.core import imaging
 from bgmock.server.providers.aidge import signing
+from bgmock.server.providers.picpik import signing as picpik_signing
 from bgmock.server.settings import Settings
 from bgmock.server.testing import SyncASGITransport
 from hypothesis import HealthCheck, settings
@@ -32,6 +33,7 @@ from schemathesis.specs.openapi.checks import (
 from bgmock import contracts
 from tests.topview_calls import DEMO
 
+RUNWARE = {"Authorization": "Bearer runware-demo-key"}  # R27
 AIDGE_KEY, AIDGE_SECRET = "512345", "S4etzZ73nF08vOXVhk3wZjIaLSHw0123"  # the samples' demo (A15)
 SYSTEM = set(contracts.load("aidge", "gateway.request")["properties"])  # app_key, sign, ...
 PRODUCT = imaging.synthetic_product("schemathesis", 160, 120)
@@ -51,10 +53,15 @@ OFF_FOR_BOTH = {
     "ignored_auth": {"enabled": False},
 }
 OFF = {
+    # Runware (R9): an array with any task that succeeded is HTTP 200 beside the refused ones,
+    # so a negative case keeping one valid task is not refused as a whole; schema-valid tasks
+    # may still fail (a reused taskUUID, an image UUID nobody uploaded); ping needs no key.
+    "runware": {**OFF_FOR_BOTH, "positive_data_acceptance": {"enabled": False}},
     "topview": OFF_FOR_BOTH,
     # The Aidge gateway answers any undocumented method with HTTP 200 InvalidApiPath (D23), no
     # 405 and no Allow header; Topview's 405 (D4) keeps the check.
     "aidge": {**OFF_FOR_BOTH, "unsupported_method": {"enabled": False}},
+    "picpik": OFF_FOR_BOTH,  # HTTP 200 + RetCode for every API error (K2); 405 kept (K14)
 }
 
 # What each error envelope would be as an HTTP status, for the checks above.
@@ -62,6 +69,11 @@ TOPVIEW_CODES = {"200": 200, "401": 401, "404": 404, "405": 405, "4004": 404, "4
                  "4100": 402}
 AIDGE_GATEWAY = {"InvalidAppKey": 401, "IncompleteSignature": 401, "IllegalTimestamp": 401,
                  "NoResource": 403, "InvalidApiPath": 404, "ApiCallLimit": 429}
+
+
+# PICPIK's RetCodes as HTTP statuses (K6, D182); anything else is a 400 (bad parameter).
+PICPIK_CODES = {0: 200, 170: 401, 171: 401, 172: 401, 153: 429, 520: 402, 150: 500, 110: 504,
+                130: 502}
 
 
 def envelope_status(provider: str, status: int, body: Any) -> int:
@@ -72,6 +84,8 @@ def envelope_status(provider: str, status: int, body: Any) -> int:
         return TOPVIEW_CODES.get(code, 500 if code[:1] == "5" else 400)
     if "type" in body and body.get("code") not in (None, "", "0"):      # gateway error (A3)
         return AIDGE_GATEWAY.get(str(body["code"]), 400)
+    if provider == "picpik":
+        return PICPIK_CODES.get(body.get("RetCode"), 400)
     if body.get("success") is False:                                    # business error (A6)
         return {500: 500, 501: 429}.get(body.get("resCode"), 400)
     return 200
@@ -105,6 +119,10 @@ def extra_checks(provider: str) -> list[Callable[..., Any]]:
 
     found = [by_envelope(provider, c) for c in (negative_data_rejection, missing_required_header,
                                                 not_a_server_error)]
+    if provider == "picpik":
+        # Not positive_data_acceptance: an OpenAPI document cannot say that RawImage must
+        # decode to an image, nor that a task id must be one the key submitted (K12, D183).
+        return found
     if provider == "aidge":
         # Not positive_data_acceptance by envelope: an OpenAPI document cannot say that
         # imageBase64 must decode to an image, nor (GET, one parameter each) that one of
@@ -119,7 +137,7 @@ def load(provider: str) -> tuple[Any, Any]:
     app = create_app(Settings(clock="virtual"))
     config = SchemathesisConfig.from_dict({
         "checks": OFF[provider],
-        "headers": DEMO if provider == "topview" else {},
+        "headers": DEMO if provider == "topview" else RUNWARE if provider == "runware" else {},
     })
     return app, schemathesis.openapi.from_asgi(f"/{provider}/openapi.json", app, config=config)
 
@@ -141,6 +159,27 @@ def sign(app: Any, case: Any) -> None:
 
 TOPVIEW_APP, TOPVIEW = load("topview")
 AIDGE_APP, AIDGE = load("aidge")
+PICPIK_APP, PICPIK = load("picpik")
+
+
+def sign_picpik(case: Any) -> None:
+    """PICPIK: a positive case is sent as the signature page's test key, signed (K3, K16); a
+    negative one as generated (it may probe PublicKey or Signature)."""
+    if not isinstance(case.body, dict):
+        return
+    if case.meta is not None and case.meta.generation.mode.is_negative:
+        return
+    body = {k: v for k, v in case.body.items() if k not in ("Signature", "signature")}
+    body["PublicKey"] = "abcdefg"
+    case.body = {**body, "Signature": picpik_signing.sign(body, "123456")}
+
+
+@PICPIK.parametrize()
+@SETTINGS
+def test_picpik_conforms(case: Any) -> None:
+    PICPIK_APP.state.engine.clock.advance(5)  # tasks end; the key's open tasks stay few
+    sign_picpik(case)
+    case.call_and_validate(additional_checks=extra_checks("picpik"))
 
 
 @TOPVIEW.parametrize()
@@ -211,8 +250,9 @@ def test_documents_are_valid_openapi_3_1(provider: str) -> None:
 def test_mock_prefix_is_the_first_server_and_the_real_hosts_stay(provider: str) -> None:
     servers = [s["url"] for s in contracts.openapi(provider)["servers"]]
     assert servers[0] == f"/{provider}"
-    assert {"topview": "https://api.topview.ai", "aidge": "https://api.aidc-ai.com"}[provider] \
-        in servers
+    assert {"topview": "https://api.topview.ai", "aidge": "https://api.aidc-ai.com",
+            "picpik": "https://api.picpik.ai",
+            "runware": "https://api.runware.ai"}[provider] in servers
 
 
 def test_a_tool_given_only_the_document_url_reaches_the_mock() -> None:
@@ -266,3 +306,19 @@ def test_a_wrong_method_gets_405_with_allow(http: httpx.Client) -> None:
     assert response.headers["allow"] == "POST"
     assert response.json()["code"] == "405"
     assert http.put("/topview/openapi.json").headers["allow"] == "GET, HEAD"  # D46
+
+
+# --- Runware ----------------------------------------------------------------------------------
+
+RUNWARE_APP, RUNWARE_SCHEMA = load("runware")
+
+
+@RUNWARE_SCHEMA.parametrize()
+@SETTINGS
+def test_runware_conforms(case: Any) -> None:
+    """Every answer is a documented status with Runware's body; no server error (the statuses
+    are Runware's own, so the checks read them as they are)."""
+    from schemathesis.checks import not_a_server_error
+
+    RUNWARE_APP.state.engine.clock.advance(3)  # async tasks end
+    case.call_and_validate(additional_checks=[not_a_server_error])

@@ -152,7 +152,7 @@ BAD_CONFIGS = [
     ({"accounts": {"topview": {"uid": "u", "api_key": "k"}}},
      "accounts.topview: expected a list of accounts"),
     ({"accounts": {"topview": ["u"]}}, "accounts.topview[0]: expected a table"),
-    ({"accounts": {"picpik": [{"key": "k"}]}}, "accounts.picpik: unknown provider"),
+    ({"accounts": {"nosuch": [{"key": "k"}]}}, "accounts.nosuch: unknown provider"),
     ({"accounts": {"topview": [{"uid": "u", "api_key": "k", "colour": "red"}]}},
      "accounts.topview[0]: unknown field 'colour'"),
     ({"accounts": {"aidge": [{"app_key": "k"}]}}, "accounts.aidge[0].secret: required"),

@@ -23,7 +23,9 @@ class Hit:
     at: float                 # wall time (time.time()) the request arrived
     path: str
     headers: dict[str, str]
-    body: Any
+    body: Any                 # the JSON body (None when it is not JSON: see raw)
+    method: str = "POST"
+    raw: bytes = b""
 
 
 class Receiver:
@@ -72,7 +74,12 @@ class Receiver:
             more = message.get("more_body", False)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1")
                    for k, v in scope["headers"]}
-        self.hits.append(Hit(time.time(), scope["path"], headers, json.loads(b"".join(chunks))))
+        raw = b"".join(chunks)
+        try:
+            body = json.loads(raw)
+        except ValueError:  # a PUT of file bytes (Runware's uploadEndpoint)
+            body = None
+        self.hits.append(Hit(time.time(), scope["path"], headers, body, scope["method"], raw))
         self.arrived.set()
         if self.hang > 0:
             self.hang -= 1

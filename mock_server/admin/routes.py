@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from typing import Annotated, Any
 
 from bgmock.server import __version__
-from bgmock.server.admin import remote, webhooks
+from bgmock.server.admin import remote, webhooks, websockets
 from bgmock.server.admin.health import health_report, token_ok
 from bgmock.server.core.accounts import MAX_CONCURRENCY, MAX_CREDITS, MAX_KEY, MAX_SECRET
 from bgmock.server.core.clock import MAX_ADVANCE
@@ -95,6 +95,10 @@ class FaultRuleIn(Strict):
                                               "(Topview-Uid, Aidge app_key)")
     count: int | None = Field(None, ge=1, le=MAX_COUNT,
                               description="Apply to this many requests (default: until deleted)")
+    match: dict[Name, Name] | None = Field(
+        None, max_length=8, description="Only operations whose input has these top-level fields "
+        "with exactly these string values (Runware: one task of the array, e.g. "
+        "{\"taskUUID\": \"...\"})")
     probability: float | None = Field(None, ge=0, le=1, allow_inf_nan=False,
                                       description="Chance (0..1) that the rule fires for a "
                                       "matching request; one that does not fire keeps its count")
@@ -223,7 +227,7 @@ def create_admin(engine: Engine) -> FastAPI:
         if len(engine.faults.rules) >= MAX_RULES:
             raise HTTPException(400, f"too many fault rules (at most {MAX_RULES})")
         return engine.faults.add(body.provider, body.operation, fault, body.key,
-                                 body.count).snapshot()
+                                 body.count, body.match).snapshot()
 
     @admin.delete("/faults", summary="Remove every fault rule")
     async def clear_faults() -> dict[str, Any]:
@@ -309,6 +313,7 @@ def create_admin(engine: Engine) -> FastAPI:
 
     admin.include_router(remote.router(engine))
     admin.include_router(webhooks.router(engine, BAD_INPUT, NOT_FOUND))
+    admin.include_router(websockets.router(engine, BAD_INPUT))
 
     def openapi() -> dict[str, Any]:
         """FastAPI's document without the 422 this API never answers (it answers 400)."""

@@ -56,6 +56,8 @@ class Dispatcher:
         self.plain = self.ops.get("") if route.style == "plain" else None
         self.body_limit = (getattr(spec, "max_body_bytes", None)
                            or engine.settings.max_image_bytes * 2 + 1024 * 1024)
+        # a WebSocket frame's limit: the provider's socket rule, else the body limit (D203)
+        self.frame_limit = spec.socket_rules.max_frame_bytes or self.body_limit
 
     async def __call__(self, request: Request) -> Response:
         """An HTTP request: read it (bounded), answer it."""
@@ -199,9 +201,21 @@ class ProviderApp:
             else:
                 self.routes.setdefault(path, {})[method] = dispatcher
         self.routes.setdefault("/openapi.json", {})["GET"] = self._openapi
+        if self.sockets:  # the WebSocket frames, documented with the same schemas
+            self.routes.setdefault("/asyncapi.json", {})["GET"] = self._asyncapi
+
+    @property
+    def frame_limit(self) -> int:
+        """The largest WebSocket frame one of its routes takes (0: it has none)."""
+        return max((d.frame_limit for d in self.sockets.values()), default=0)
 
     async def _openapi(self, _: Request) -> Response:
         return JSONResponse(contracts.openapi(self.spec.name))
+
+    async def _asyncapi(self, _: Request) -> Response:
+        from bgmock.contracts.asyncapi import asyncapi
+
+        return JSONResponse(asyncapi(self.spec.name))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
         scope["bgmock.path"] = path  # the path as the provider sees it (no prefix)

@@ -17,6 +17,7 @@ from bgmock.server.core.imaging import Limits
 from bgmock.server.core.journal import Journal
 from bgmock.server.core.ratelimit import RateLimiter
 from bgmock.server.core.scheduler import Scheduler
+from bgmock.server.core.sessions import ParkedFrames, SocketHub
 from bgmock.server.core.tasks import TaskEngine
 from bgmock.server.core.timeline import Timeline
 from bgmock.server.core.urlregistry import RemoteUrls
@@ -52,6 +53,7 @@ class Engine:
         self.cloudfront_origins: dict[str, str] = {}
         for provider in providers:
             self.cloudfront_origins.update(provider.cloudfront_origins)
+        self.sockets = SocketHub()  # open WebSockets: they outlive a reset (D205)
         self.reset(keep_clock=True)
 
     def reset(self, keep_clock: bool = False) -> None:
@@ -76,6 +78,7 @@ class Engine:
         self.journal = Journal(self.settings.journal_size)
         self.rates = RateLimiter(self.clock)
         self.webhooks = Webhooks(self.clock, self.timeline, webhook_settings(self.settings))
+        self.parked = ParkedFrames(self.clock, self.timeline)  # answers kept for a resume
         self.state: dict[str, Any] = {}
         for provider in self.providers:
             self.state[provider.name] = provider.fresh_state()

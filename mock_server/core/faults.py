@@ -15,12 +15,16 @@ Syntax (both places): directives joined by ``;``::
     webhook=duplicate          ... is sent twice
     webhook=delay=<seconds>    ... starts this many mock seconds late (divided by --speed)
     webhook=fail               ... its first attempt counts as failed (not sent); retries follow
+    drop                       WebSocket: answer, then drop the socket abnormally (the answer is
+                               kept for a resume); no effect over HTTP
 
 Task directives act on submit operations; ``error`` and ``delay`` act on any operation. A rule
-matches by provider, operation (``*`` for all) and optionally account key, for ``count`` requests
-(or forever); the first matching rule that fires supplies the fault, and the header's directives
-override it. Draws (probability, delay) come from generators seeded by the mock's seed, one per
-rule and one for the header, so a seeded run repeats exactly.
+matches by provider, operation (``*`` for all) and optionally account key and ``match`` (fields
+of the operation's input with these exact string values: one item of a JSON array for Runware,
+e.g. its ``taskUUID``), for ``count`` requests (or forever); the first matching rule that fires
+supplies the fault, and the header's directives override it. Draws (probability, delay) come
+from generators seeded by the mock's seed, one per rule and one for the header, so a seeded run
+repeats exactly.
 
 Every number is finite and ranged, checked here before anything is stored (decision D60).
 """
@@ -50,6 +54,7 @@ class Fault(TaskPlan):
     probability: float = 1.0
     webhook: str | None = None         # drop | duplicate | delay | fail (core.webhooks, D113)
     webhook_delay: float = 0.0         # with ``webhook=delay=<s>``: mock seconds
+    drop: bool = False                 # drop the WebSocket after answering (D204)
 
     def merged(self, override: Fault) -> Fault:
         """This fault with every directive ``override`` sets taken from it."""
@@ -88,7 +93,7 @@ class Fault(TaskPlan):
 
 # The directives ``describe`` writes, in this order (messages and states stay out of it).
 DESCRIBED = ("error", "fail", "fail_at", "stuck", "polls", "duration", "delay", "probability",
-             "webhook")
+             "webhook", "drop")
 NO_FAULT = Fault()
 
 
@@ -97,6 +102,8 @@ def _render(name: str, value: Any, fault: Fault) -> str:
         return "fail"
     if name == "stuck":
         return "stuck"
+    if name == "drop":
+        return "drop"
     if name == "delay" and fault.delay_max is not None:
         return f"delay={value}..{fault.delay_max}"
     if name == "webhook" and value == "delay":
@@ -206,10 +213,14 @@ def parse(text: str) -> Fault:
             values.update(_delay(value))
         elif name == "webhook":
             values.update(_webhook(value))
+        elif name == "drop":
+            if value is not None:
+                raise FaultSyntaxError("drop takes no value")
+            values["drop"] = True
         else:
             raise FaultSyntaxError(
                 f"unknown directive {_short(name)!r} (error, fail, fail_at, stuck, polls, "
-                "duration, delay, probability, webhook)")
+                "duration, delay, probability, webhook, drop)")
     return Fault(**values)
 
 
@@ -223,19 +234,30 @@ class FaultRule:
     count: int | None = None
     hits: int = 0
     rng: random.Random = field(default_factory=random.Random, repr=False)
+    match: dict[str, str] | None = None   # input fields that must hold these values
 
-    def matches(self, provider: str, operation: str, key: str | None) -> bool:
+    def matches(self, provider: str, operation: str, key: str | None,
+                params: Any = None) -> bool:
         return (self.provider == provider and self.operation in ("*", operation)
                 and (self.key is None or self.key == key)
-                and (self.count is None or self.hits < self.count))
+                and (self.count is None or self.hits < self.count)
+                and (not self.match or _holds(self.match, params)))
 
     def snapshot(self) -> dict[str, Any]:
         return {"id": self.id, "provider": self.provider, "operation": self.operation,
                 "key": self.key, "count": self.count, "hits": self.hits,
                 "remaining": None if self.count is None else self.count - self.hits,
+                "match": self.match,
                 "fault": self.fault.describe(),
                 "probability": self.fault.probability,
                 "failMessage": self.fault.fail_message}
+
+
+def _holds(match: dict[str, str], params: Any) -> bool:
+    """Every field of ``match`` is in ``params`` (an object) with exactly that string value."""
+    return isinstance(params, dict) and all(
+        isinstance(params.get(name), str) and params[name] == value
+        for name, value in match.items())
 
 
 class Faults:
@@ -253,10 +275,11 @@ class Faults:
         self._header_rng = random.Random(f"bgmock-faults/{self._seed}/header")
 
     def add(self, provider: str, operation: str, fault: Fault, key: str | None = None,
-            count: int | None = None) -> FaultRule:
+            count: int | None = None, match: dict[str, str] | None = None) -> FaultRule:
         rule_id = next(self._ids)
         rule = FaultRule(rule_id, provider, operation, fault, key, count,
-                         rng=random.Random(f"bgmock-faults/{self._seed}/rule/{rule_id}"))
+                         rng=random.Random(f"bgmock-faults/{self._seed}/rule/{rule_id}"),
+                         match=dict(match) if match else None)
         self.rules.append(rule)
         return rule
 
@@ -269,12 +292,13 @@ class Faults:
         self.rules.clear()
 
     def resolve(self, provider: str, operation: str, key: str | None,
-                header: Fault | None) -> Fault:
-        """The fault for one request: the first matching rule that fires (used up by one; a
-        rule that does not fire keeps its count), with the header's directives on top."""
+                header: Fault | None, params: Any = None) -> Fault:
+        """The fault for one request (``params``: the operation's input): the first matching
+        rule that fires (used up by one; a rule that does not fire keeps its count), with the
+        header's directives on top."""
         fault = NO_FAULT
         for rule in self.rules:
-            if rule.matches(provider, operation, key) and rule.fault.fires(rule.rng):
+            if rule.matches(provider, operation, key, params) and rule.fault.fires(rule.rng):
                 rule.hits += 1
                 fault = rule.fault.drawn(rule.rng)
                 break

@@ -66,12 +66,14 @@ async def admit(engine: Engine, kind: TaskKind, account: Account, cost: float) -
 async def submit(engine: Engine, kind: TaskKind, *, account: Account, operation: str,
                  fault: Fault, payload: dict[str, Any], cost: float,
                  work: Work | None = None, id_namespace: str | None = None,
-                 listeners: Iterable[Listener] = ()) -> Task:
-    """Admit and create a task whose credits settle when it ends."""
+                 listeners: Iterable[Listener] = (), task_id: str | None = None) -> Task:
+    """Admit and create a task whose credits settle when it ends. ``task_id``: the provider's
+    own id for it (default: 32 hex drawn in ``id_namespace``)."""
     task_plan = plan(fault, kind.lifecycle)
     await admit(engine, kind, account, cost)
     return engine.tasks.create(
-        id=engine.ids.hex(id_namespace or f"{kind.provider}.task"), provider=kind.provider,
+        id=task_id or engine.ids.hex(id_namespace or f"{kind.provider}.task"),
+        provider=kind.provider,
         operation=operation, owner=account.key, lifecycle=kind.lifecycle, plan=task_plan,
         payload=payload, work=work, cost=cost,
         listeners=(settle_credits(engine), *listeners))

@@ -20,6 +20,7 @@ from bgmock.server.core.accounts import Account
 from bgmock.server.core.edge import Headers, base_url
 from bgmock.server.core.engine import Engine
 from bgmock.server.core.faults import Fault
+from bgmock.server.core.sessions import DEFAULT_RULES, Session, SocketRules
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
@@ -50,7 +51,8 @@ class Incoming:
     parsed input as sent (the whole body, for a request naming several operations; None when
     it could not be read: the error comes after auth). ``request_id`` is the provider's id for
     this request, drawn once by the pipeline (:meth:`SpecBase.request_id`); ``socket`` the
-    WebSocket a message came on."""
+    WebSocket a message came on, ``session`` its connection's session (None for HTTP);
+    ``drop``: a fault asked to drop that socket once this message is answered."""
 
     method: str
     path: str
@@ -60,6 +62,8 @@ class Incoming:
     request_id: Any = None
     key: str | None = None
     socket: WebSocket | None = None
+    session: Session | None = None
+    drop: bool = False
 
 
 @dataclass(slots=True)
@@ -104,6 +108,7 @@ class Spec(Protocol):
     """What a provider tells the pipeline about itself (:class:`SpecBase` has the defaults)."""
 
     name: str
+    socket_rules: SocketRules
 
     def request_id(self) -> Any: ...
     def key_of(self, incoming: Incoming) -> str | None: ...
@@ -127,6 +132,8 @@ class SpecBase:
     # The largest body a request may carry; None: room for two images at the image limit
     # (a provider whose bodies carry no image bytes says less, D169).
     max_body_bytes: int | None = None
+    # Its WebSocket rules: idle close, frame limit, resume (D200-D203).
+    socket_rules: SocketRules = DEFAULT_RULES
 
     def request_id(self) -> Any:
         """The provider's id for one request (an error answer may carry it too); None: none."""
@@ -159,8 +166,10 @@ async def perform(spec: Spec, engine: Engine, op: Bound, request: HTTPConnection
     400), every other failure is the provider's error in the outcome."""
     outcome = Outcome(op.name, params)
     try:
-        fault = engine.faults.resolve(spec.name, op.name, incoming.key, header)
+        fault = engine.faults.resolve(spec.name, op.name, incoming.key, header, params)
         outcome.fault = fault.describe()
+        if fault.drop:
+            incoming.drop = True
         if fault.error:
             try:
                 injected = spec.injected(incoming, fault.error)

@@ -1,13 +1,13 @@
 """Outbound callbacks on the mock clock: scheduled, retried, journaled, fenced by reset.
 
-A provider hands the engine a :class:`Delivery` (URL, JSON body, headers) through
-:meth:`Webhooks.on_finish`: a task listener that builds the delivery when the task ends. The
-first attempt starts at once (or ``webhook=delay`` later); a failed attempt (non-2xx, a
-transport error, a timeout) is retried after ``webhook_retries`` seconds of mock time (default
-5, 30, 120; divided by ``--speed`` like every provider duration). Every attempt goes on the
-shared :class:`Timeline` as an action that hands back its running future, so a virtual clock
-advance returns only after the attempts it caused were made, and the real-clock scheduler
-starts them on time without anybody polling (D110).
+A provider hands the engine a :class:`Delivery` (URL, JSON body or raw bytes, method, headers)
+through :meth:`Webhooks.on_finish`: a task listener that builds the delivery when the task ends
+(or :meth:`Webhooks.schedule` directly). The first attempt starts at once (or ``webhook=delay``
+later); a failed attempt (non-2xx, a transport error, a timeout) is retried after
+``webhook_retries`` seconds of mock time (default 5, 30, 120; divided by ``--speed`` like every
+provider duration). Every attempt goes on the shared :class:`Timeline` as an action that hands
+back its running future, so a virtual clock advance returns only after the attempts it caused
+were made, and the real-clock scheduler starts them on time without anybody polling (D110).
 
 Bounds (D111): at most ``webhook_concurrency`` attempts in flight (the rest wait their turn),
 at most ``webhook_queue`` deliveries pending (a delivery beyond it is journaled ``dropped``
@@ -91,8 +91,12 @@ class Delivery:
     headers: tuple[tuple[str, str], ...]
     fault: WebhookFault = NO_WEBHOOK_FAULT
     redelivery_of: int | None = None      # the attempt id this one re-sends
+    method: str = "POST"
+    raw: bytes | None = None              # sent as they are instead of the JSON body
 
     def content(self) -> bytes:
+        if self.raw is not None:
+            return self.raw
         return json.dumps(self.body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
@@ -117,10 +121,12 @@ class Attempt:
     answer: str | None = None             # the receiver's body, cut at ANSWER_BYTES (T36)
     fault: str | None = None
     redelivery_of: int | None = None
+    method: str = "POST"                  # raw bytes (a PUT) are not kept: journal bodies only
 
     def snapshot(self) -> dict[str, Any]:
         return {"id": self.id, "delivery": self.delivery, "provider": self.provider,
-                "taskId": self.task_id, "url": self.url, "attempt": self.attempt,
+                "taskId": self.task_id, "url": self.url, "method": self.method,
+                "attempt": self.attempt,
                 "scheduledAt": self.scheduled_at, "sentAt": self.sent_at,
                 "outcome": self.outcome, "status": self.status, "error": self.error,
                 "durationMs": self.duration_ms, "body": self.body, "headers": self.headers,
@@ -164,11 +170,14 @@ class Webhooks:
         return finished
 
     def schedule(self, provider: str, task_id: str, url: str, body: Any,
-                 headers: dict[str, str], fault: WebhookFault = NO_WEBHOOK_FAULT) -> None:
+                 headers: dict[str, str], fault: WebhookFault = NO_WEBHOOK_FAULT, *,
+                 method: str = "POST", raw: bytes | None = None) -> None:
+        """One delivery: ``body`` as JSON, or ``raw`` bytes as they are (a PUT of a result
+        file; the journal then shows ``body`` as a description of them)."""
         if self.closed:
             return
         delivery = Delivery(next(self._delivery_ids), provider, task_id, url, body,
-                            tuple(headers.items()), fault)
+                            tuple(headers.items()), fault, method=method, raw=raw)
         now = self.clock.now()
         refusal = self._refusal(url)
         if refusal is not None:
@@ -190,8 +199,11 @@ class Webhooks:
         if old is None or self.closed:
             return None
         delivery = Delivery(next(self._delivery_ids), old.provider, old.task_id, old.url,
-                            old.body, tuple(old.headers.items()), redelivery_of=old.id)
+                            old.body, tuple(old.headers.items()), redelivery_of=old.id,
+                            method=old.method)
         refusal = self._refusal(old.url)
+        if old.method != "POST":
+            refusal = "the bytes of a PUT are not kept in the journal: nothing to send again"
         if refusal is not None:
             return self._record(delivery, 1, self.clock.now(), "refused", error=refusal)
         return await self._attempt(delivery, 1, self.clock.now(), retry=False)
@@ -335,7 +347,8 @@ class Webhooks:
                          delivery.task_id, delivery.url, number, scheduled,
                          values.pop("sent_at", None), outcome, body=delivery.body,
                          headers=dict(delivery.headers), fault=delivery.fault.describe(),
-                         redelivery_of=delivery.redelivery_of, **values)
+                         redelivery_of=delivery.redelivery_of, method=delivery.method,
+                         **values)
         self.journal[record.id] = record
         while len(self.journal) > self.settings.journal_size:
             self.journal.popitem(last=False)
@@ -367,7 +380,7 @@ def _still_running(future: asyncio.Future[Any]) -> asyncio.Future[Any] | None:
 
 async def _post(client: httpx.AsyncClient, delivery: Delivery) -> tuple[int, str]:
     headers = {"Content-Type": "application/json", **dict(delivery.headers)}
-    async with client.stream("POST", delivery.url, content=delivery.content(),
+    async with client.stream(delivery.method, delivery.url, content=delivery.content(),
                              headers=headers) as response:
         kept = bytearray()
         async for chunk in response.aiter_bytes():

@@ -1,4 +1,5 @@
-"""The Docker image: builds, starts, serves the Topview flow over HTTP, and stops cleanly.
+"""The Docker image: builds, starts, serves the Topview flow over HTTP and the official Runware
+SDK's flow over its WebSocket, and stops cleanly.
 
 Needs a container engine (``docker``, or ``podman`` when there is no ``docker``). Without one
 the module is skipped, except under CI (``CI`` set), where a missing engine is a failure: CI
@@ -27,7 +28,7 @@ import pytest
 from PIL import Image
 
 from bgmock import contracts
-from tests import topview_chain
+from tests import runware_sdk_flow, topview_chain
 
 pytestmark = pytest.mark.container
 
@@ -277,6 +278,16 @@ def test_topview_docs_chain_with_real_bytes_and_a_playable_mp4(http: httpx.Clien
     # remove background -> product background -> replace -> image2Video, image work in the
     # container's worker processes (D150)
     topview_chain.check(topview_chain.run(http))
+
+
+def test_runware_official_sdk_flow(container: Container, tmp_path: Path) -> None:
+    # the official `runware` SDK, unchanged: upload a local file, remove its background
+    url = f"ws://127.0.0.1:{container.port}/runware/v1"
+    photo = runware_sdk_flow.product_photo(tmp_path / "product.jpg")
+    [image] = runware_sdk_flow.remove(url, photo, outputType="URL", includeCost=True)
+    assert image.imageUUID and image.cost
+    with httpx.Client(timeout=30, trust_env=False) as http:
+        runware_sdk_flow.transparent_png(http.get(image.imageURL).raise_for_status().content)
 
 
 def test_stop_is_graceful(engine: str, image: str) -> None:

@@ -6,6 +6,9 @@ on something small.
 - ``batch``: ``POST /v1`` and a WebSocket ``/v1`` carrying a JSON array whose items each name
   their ``taskType`` (Runware-like); one answer ``{"data": [...], "errors": [...]}``.
 - ``wsecho``: a WebSocket ``/echo`` answering each JSON message with itself.
+- ``wsession``: a WebSocket ``/v1`` like ``batch`` whose first task must be ``login`` (it sets
+  the session's key; tasks before it get ``missingApiKey``), with an idle close after 60 mock
+  seconds and answers kept 30 s for a ``login`` naming the old ``session`` (Runware-like).
 
 Serve them with ``create_app(settings, providers=[*all_providers(), *fake_providers()])``.
 """
@@ -26,12 +29,13 @@ from bgmock.server.core.endpoints import (
 )
 from bgmock.server.core.engine import Engine
 from bgmock.server.core.provider import Provider, ProviderBase
+from bgmock.server.core.sessions import Resume, SocketRules
 from starlette.responses import JSONResponse, Response
 
 from bgmock import contracts
 
 FOLDER = Path(__file__).parent / "contracts"
-for _name in ("actions", "batch", "wsecho"):
+for _name in ("actions", "batch", "wsecho", "wsession"):
     contracts.register(_name, FOLDER / _name)
 
 KEY, SECRET = "k1", "s3cret"
@@ -144,6 +148,42 @@ class BatchSpec(_Spec):
         return JSONResponse(body, status_code=200 if data else status)
 
 
+class SessionRules(SocketRules):
+    idle_seconds, resume_seconds, max_inflight = 60.0, 30.0, 4
+
+    def resume(self, params: Any) -> Resume | None:
+        first = params[0] if isinstance(params, list) and params else None
+        if isinstance(first, dict) and first.get("taskType") == "login" \
+                and isinstance(first.get("session"), str) and first.get("apiKey") == SECRET:
+            return Resume(first["session"], KEY)
+        return None
+
+
+class SessionSpec(BatchSpec):
+    name = "wsession"
+    socket_rules = SessionRules()
+
+    def authenticate(self, incoming: Incoming, engine: Engine) -> Account:
+        session = incoming.session
+        account = engine.accounts.get(self.name, session.key) \
+            if session is not None and session.key else None
+        if account is None:
+            raise Refusal("missingApiKey", "log in first", 401, "batch")
+        return account
+
+
+async def login(call: Call) -> dict[str, Any]:
+    session = call.incoming.session if call.incoming is not None else None
+    if session is None or call.params["apiKey"] != SECRET:
+        raise Refusal("invalidApiKey", "bad key", 401, "batch")
+    session.key = KEY
+    return {"session": session.id}
+
+
+async def pong(call: Call) -> dict[str, Any]:
+    return {"pong": True}
+
+
 class WsEchoSpec(_Spec):
     name = "wsecho"
     shape = "wsecho"
@@ -205,5 +245,11 @@ class WsEcho(_Fake):
     public = ("echo",)
 
 
+class WsSession(_Fake):
+    name, prefix, spec = "wsession", "/wsession", SessionSpec
+    handlers = {"login": login, "ping": pong, "echo": echo}
+    public = ("login", "ping")
+
+
 def fake_providers() -> list[Provider]:
-    return [Actions(), Batch(), WsEcho()]
+    return [Actions(), Batch(), WsEcho(), WsSession()]
