@@ -165,8 +165,9 @@ class InvalidParameter(RunwareError):
 
 class InvalidPayload(RunwareError):
     code = "invalidPayload"
-    default_message = ("Invalid request body: it must be a JSON array of task objects, each "
-                       "with a taskType.")
+    default_message = ("Invalid request body: it must be valid JSON, a JSON array of 1 to "
+                       "1000 task objects, each with a taskType (REST bodies and socket frames "
+                       "up to 30 MiB).")
 
 
 # --- not found (404), credits (402) ----------------------------------------------------------
