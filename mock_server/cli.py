@@ -83,6 +83,10 @@ def _parser() -> argparse.ArgumentParser:
     limits.add_argument("--shutdown-timeout", dest="shutdown_timeout",
                         help="seconds in-flight requests get on SIGTERM "
                              f"(default {d.shutdown_timeout:g})")
+    serve.add_argument("--replay",
+                       help="answer requests that match a recorded exchange (bgmock check "
+                            "--record DIR) with the recorded answer, ids and URLs rewritten "
+                            "to the mock's own (BGMOCK_REPLAY)")
     serve.add_argument("--imaging-processes", dest="imaging_processes",
                        help="worker processes for image work (BGMOCK_IMAGING_PROCESSES; "
                             "default: one per core; 0: threads of the server process)")
@@ -98,11 +102,20 @@ def _fail(message: str, status: int) -> int:
     return status
 
 
-def serve(settings: Settings, accounts_from: str = "accounts") -> int:
+def serve(settings: Settings, accounts_from: str = "accounts",
+          replay_from: str = "--replay") -> int:
     """Build the app (which checks the accounts), bind the port, then hand over to uvicorn."""
     from bgmock.server import server
     from bgmock.server.app import create_app
+    from bgmock.server.core.replay import Recording, RecordingError
     from bgmock.server.providers import all_providers
+
+    recording = None
+    if settings.replay:
+        try:
+            recording = Recording.load(settings.replay)
+        except RecordingError as exc:
+            return _fail(f"{replay_from}: {exc}", EXIT_SETTINGS)
 
     known = {p.name for p in all_providers()}
     unknown = sorted(set(settings.accounts) - known)
@@ -110,7 +123,7 @@ def serve(settings: Settings, accounts_from: str = "accounts") -> int:
         return _fail(f"{accounts_from}: accounts.{plain(unknown[0])}: unknown provider "
                      f"(known: {', '.join(sorted(known))})", EXIT_SETTINGS)
     try:
-        app = create_app(settings)
+        app = create_app(settings, recording=recording)
     except ValueError as exc:  # a configured account the provider refuses
         return _fail(f"{accounts_from}: {exc}", EXIT_SETTINGS)
     try:
@@ -160,4 +173,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings, sources = resolve_sources(options)
     except ValueError as exc:
         return _fail(str(exc), EXIT_SETTINGS)
-    return serve(settings, sources.get("accounts", "accounts"))
+    return serve(settings, sources.get("accounts", "accounts"),
+                 sources.get("replay", "--replay"))
