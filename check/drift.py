@@ -37,6 +37,7 @@ KINDS = ("unknown_field", "missing_field", "renamed_field", "type_change", "enum
 SHAPE_KINDS = frozenset({"unknown_field", "missing_field", "renamed_field", "type_change"})
 MAX_DEPTH = 64          # schema/instance depth walked (a hostile answer cannot recurse us away)
 MAX_SHOWN = 120         # characters of a value kept in a record
+CODE_EXPECTED = "a code the contract lists"
 
 
 @dataclass(frozen=True, order=True)
@@ -237,8 +238,9 @@ def _leaves(error: Any, rules: Noise, make: Any) -> list[Drift]:
         return [make("type_change", path, expected, _type_name(error.instance))]
     if kind_of in ("enum", "const"):
         allowed = error.validator_value if kind_of == "enum" else [error.validator_value]
-        kind = "error_code" if rules.is_code(path) else "enum_value"
-        return [make(kind, path, _show(allowed), _show(error.instance))]
+        if rules.is_code(path):
+            return [make("error_code", path, CODE_EXPECTED, _show(error.instance))]
+        return [make("enum_value", path, _show(allowed), _show(error.instance))]
     if kind_of in ("allOf", "not", "if", "then", "else", "contains",
                    "dependentRequired") and error.context:
         return sorted({d for e in error.context for d in _leaves(e, rules, make)})
@@ -279,7 +281,7 @@ def _code_drift(rules: Noise, body: Any, make: Any) -> Iterator[Drift]:
         return
     for path, value in _leaves_of(body):
         if rules.is_code(path) and not rules.code_known(value) and value not in (0, "0"):
-            yield make("error_code", path, "a code the contract lists", _show(value))
+            yield make("error_code", path, CODE_EXPECTED, _show(value))
 
 
 def _leaves_of(value: Any, path: str = "", depth: int = 0) -> Iterator[tuple[str, Any]]:
