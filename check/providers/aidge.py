@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import asyncio
 
-from bgmock.client.aidge import AidgeError, AidgeGatewayError, AsyncAidgeClient, CutOutResult
-
 from bgmock.check.context import Context
 from bgmock.check.providers._kit import (
     CHECK_KEY,
@@ -19,6 +17,7 @@ from bgmock.check.providers._kit import (
     image_info,
 )
 from bgmock.check.registry import check
+from bgmock.client.aidge import AidgeError, AidgeGatewayError, AsyncAidgeClient, CutOutResult
 
 P = "aidge"
 OP = "cut_out"

@@ -6,13 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from bgmock.client.topview import (
-    AsyncTopviewClient,
-    TopviewError,
-    TopviewTaskFailed,
-    TopviewTimeout,
-)
-
 from bgmock.check.context import Context
 from bgmock.check.providers._kit import (
     CHECK_KEY,
@@ -25,6 +18,12 @@ from bgmock.check.providers._kit import (
     image_info,
 )
 from bgmock.check.registry import check
+from bgmock.client.topview import (
+    AsyncTopviewClient,
+    TopviewError,
+    TopviewTaskFailed,
+    TopviewTimeout,
+)
 
 P = "topview"
 # The docs' finished remove-background task and the size of its cut-out (T31).
