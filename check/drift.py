@@ -65,6 +65,7 @@ class Noise:
     code_paths: tuple[re.Pattern[str], ...] = ()
     known_codes: frozenset[str] | None = None   # None: the contract's enum says
     code_families: tuple[str, ...] = ()         # "missing" -> missingX is known
+    statuses: dict[str, tuple[int, ...]] = field(default_factory=dict)  # error answers' extra
 
     def is_noise(self, path: str) -> bool:
         names = [p for p in path.split("/") if p and p != "*"]
@@ -101,7 +102,9 @@ def noise(provider: str) -> Noise:
                  paths=tuple(_pointer_pattern(p) for p in data.get("paths", [])),
                  code_paths=tuple(_pointer_pattern(p) for p in codes.get("at", [])),
                  known_codes=None if known is None else frozenset(map(str, known)),
-                 code_families=tuple(codes.get("families", [])))
+                 code_families=tuple(codes.get("families", [])),
+                 statuses={op: tuple(map(int, found))
+                           for op, found in data.get("statuses", {}).items()})
 
 
 # --- the walk ------------------------------------------------------------------------------
@@ -317,7 +320,8 @@ def _renames(found: set[Drift]) -> set[Drift]:
 
 def status_drift(provider: str, operation: str, status: int, body: Any) -> list[Drift]:
     """The HTTP status against the contract: every answer 200, except the error answers of a
-    provider whose errors have statuses of their own (``errorStatuses``, Runware)."""
+    provider whose errors have statuses of their own (``errorStatuses``, Runware; plus an
+    operation's extra ones from ``noise.json`` ``statuses``)."""
     index = contracts.operations(provider)
     statuses = index.get("errorStatuses")
     errors = set(index.get("errors", ["error.response"]))
@@ -325,7 +329,11 @@ def status_drift(provider: str, operation: str, status: int, body: Any) -> list[
         schema = contracts.response_schema(provider, operation, body)
     except (KeyError, ValueError):
         schema = None
-    allowed = sorted(int(s) for s in statuses) if statuses and schema in errors else [200]
+    if statuses and schema in errors:
+        allowed = sorted({*(int(s) for s in statuses), *noise(provider).statuses.get(operation,
+                                                                                      ())})
+    else:
+        allowed = [200]
     if status in allowed:
         return []
     return [Drift("status_code", provider, operation, "", "|".join(map(str, allowed)),
