@@ -12,18 +12,51 @@ unfinished-task limit.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+from bgmock.check import registry
 from bgmock.check.admin import AdminError
-from bgmock.check.context import Context
+from bgmock.check.context import Context, diff
 from bgmock.check.model import CheckFailed, Skipped
+from bgmock.client._common import PollTimeout, ProviderError
 
 CHECK_KEY = "bgmock-check"           # the checks' own account on a mock (D230)
 CHECK_SECRET = "bgmock-check-secret"
 # A callback URL nothing listens on: every attempt fails at once, so retries show (D231).
 DEAD_RECEIVER = "http://127.0.0.1:9/bgmock-check-hook"
+
+
+Fn = Callable[[Context], Awaitable[None]]
+
+
+def check(provider: str, operation: str, *, name: str, cost: int = 0,
+          mock_only: bool = False) -> Callable[[Fn], Fn]:
+    """:func:`bgmock.check.registry.check`, and a provider error or a wait that runs out of
+    time that the check did not expect (``ctx.expect_error`` takes those it does) fails it
+    with a diff of what came back instead of a traceback (D233)."""
+
+    def declare(fn: Fn) -> Fn:
+        @functools.wraps(fn)
+        async def run(ctx: Context) -> None:
+            try:
+                await fn(ctx)
+            except ProviderError as exc:
+                got = {"error": type(exc).__name__, "code": exc.code, "message": exc.message,
+                       "status": exc.status}
+                raise CheckFailed(f"unexpected {exc}", diff({"error": None}, got)) from exc
+            except PollTimeout as exc:
+                raise CheckFailed(f"the task did not finish: {exc}",
+                                  diff({"last": "a terminal state"},
+                                       {"last": repr(exc.last), "elapsed": exc.elapsed})
+                                  ) from exc
+
+        registry.check(provider, operation, name=name, cost=cost, mock_only=mock_only)(run)
+        return run
+
+    return declare
 
 
 @contextlib.asynccontextmanager
