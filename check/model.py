@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
@@ -43,7 +43,8 @@ class Skipped(Exception):
 @dataclass
 class Result:
     """What one check did: ``status``, ``reason`` (why it failed or was skipped), ``diff``,
-    ``calls`` (HTTP exchanges it made) and ``seconds`` (wall time)."""
+    ``calls`` (HTTP exchanges it made), ``seconds`` (wall time) and ``paid`` (paid calls
+    counted with ``ctx.spend``)."""
 
     check: Check
     status: Status
@@ -52,7 +53,6 @@ class Result:
     calls: int = 0
     seconds: float = 0.0
     paid: int = 0
-    drift: list = field(default_factory=list)  # the Drift records of its exchanges
 
     @property
     def name(self) -> str:

@@ -49,6 +49,10 @@ async def run_one(check: Check, target: Target, sinks: Sequence[Sink] = (),
         return result("skip", "mock only: needs the admin API (faults, clock, accounts)")
     if target.budget is not None and target.spent + check.cost > target.budget:
         return result("skip", "live budget spent")
+    for sink in sinks:  # a sink that wants to know which check an exchange belongs to
+        begin = getattr(sink, "begin", None)
+        if begin is not None:
+            begin(check.name)
     ctx = Context(target, check.provider, [seen.append, *sinks])
     try:
         if target.admin is not None:
