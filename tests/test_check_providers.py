@@ -38,9 +38,11 @@ def in_process() -> dict[str, Result]:
     return run(CHECKS, InprocTarget())
 
 
-@pytest.fixture(scope="module")
-def over_the_wire() -> Iterator[dict[str, Result]]:
-    with running_server(Settings(clock="virtual", port=0)) as server:
+@pytest.fixture(scope="module", params=["real", "virtual"])
+def over_the_wire(request: pytest.FixtureRequest) -> Iterator[dict[str, Result]]:
+    """``bgmock serve`` on a port: its default real clock (callbacks go out from timers), and
+    the virtual clock CI uses."""
+    with running_server(Settings(clock=request.param, port=0)) as server:
         yield run(CHECKS, make_target(server.base_url))
 
 

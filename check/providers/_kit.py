@@ -11,9 +11,11 @@ unfinished-task limit.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import io
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -27,6 +29,7 @@ CHECK_KEY = "bgmock-check"           # the checks' own account on a mock (D230)
 CHECK_SECRET = "bgmock-check-secret"
 # A callback URL nothing listens on: every attempt fails at once, so retries show (D231).
 DEAD_RECEIVER = "http://127.0.0.1:9/bgmock-check-hook"
+JOURNAL_WAIT = 5.0  # real seconds a real-clock mock gets to journal the attempts it owes
 
 
 Fn = Callable[[Context], Awaitable[None]]
@@ -79,10 +82,20 @@ async def check_account(ctx: Context, **changes: Any) -> None:
     await ctx.admin.set_account(ctx.provider, CHECK_KEY, secret=CHECK_SECRET, **changes)
 
 
-async def webhook_attempts(ctx: Context, task_id: str) -> list[dict[str, Any]]:
-    """Every callback attempt the mock journaled for ``task_id``, oldest first."""
-    return list(await ctx.admin.call("GET", "/webhooks",
-                                     params={"provider": ctx.provider, "task": task_id}))
+async def webhook_attempts(ctx: Context, task_id: str, at_least: int = 1,
+                           wait: float = JOURNAL_WAIT) -> list[dict[str, Any]]:
+    """Every callback attempt the mock journaled for ``task_id``, oldest first, once there are
+    ``at_least`` (or ``wait`` real seconds have passed). On a virtual clock the first read has
+    them (an advance answers after the attempts it caused); a real-clock mock sends them from
+    its timers just after the advance, so the journal is read again for a moment (D231)."""
+    deadline = time.monotonic() + wait
+    while True:
+        attempts = list(await ctx.admin.call("GET", "/webhooks",
+                                             params={"provider": ctx.provider,
+                                                     "task": task_id}))
+        if len(attempts) >= at_least or time.monotonic() >= deadline:
+            return attempts
+        await asyncio.sleep(0.05)
 
 
 async def expect_retried(ctx: Context, task_id: str) -> None:
@@ -96,7 +109,7 @@ async def expect_retried(ctx: Context, task_id: str) -> None:
     ctx.expect_true(first[0].get("fault"), "the first attempt names the webhook fault",
                     first[0])
     await ctx.sleep(130)  # past every default retry (5, 30, 120 s); a second attempt at least
-    later = await webhook_attempts(ctx, task_id)
+    later = await webhook_attempts(ctx, task_id, at_least=2)
     attempts = [a.get("attempt") for a in later]
     ctx.expect_true(len(later) >= 2 and attempts[:2] == [1, 2],
                     "the failed callback is retried (attempt 2 after attempt 1)", later)
