@@ -6,7 +6,9 @@ budget are missing, and a mock made wrong makes them fail with a diff instead of
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -169,3 +171,13 @@ def test_fails_with_a_diff_against_a_mock_made_wrong(name: str, broken: dict[str
     assert result.status == "fail", explain(result)
     assert shown in result.diff and "Traceback" not in result.diff, explain(result)
     assert result.diff.startswith("--- expected"), explain(result)
+
+
+def test_the_readme_lists_every_check() -> None:
+    """README "The named checks": one row per check, with its operation, cost and mock-only
+    flag as declared."""
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = text.split("## The named checks", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| `([a-z_.]+)` \| `([a-z_]+)` \| (\d+) \| (yes)? \|$", section, re.M)
+    listed = {name: (operation, int(cost), bool(mock)) for name, operation, cost, mock in rows}
+    assert listed == {c.name: (c.operation, c.cost, c.mock_only) for c in CHECKS}
