@@ -11,19 +11,55 @@ unfinished-task limit.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import functools
 import io
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+from bgmock.check import registry
 from bgmock.check.admin import AdminError
-from bgmock.check.context import Context
+from bgmock.check.context import Context, diff
 from bgmock.check.model import CheckFailed, Skipped
+from bgmock.client._common import PollTimeout, ProviderError
 
 CHECK_KEY = "bgmock-check"           # the checks' own account on a mock (D230)
 CHECK_SECRET = "bgmock-check-secret"
 # A callback URL nothing listens on: every attempt fails at once, so retries show (D231).
 DEAD_RECEIVER = "http://127.0.0.1:9/bgmock-check-hook"
+JOURNAL_WAIT = 5.0  # real seconds a real-clock mock gets to journal the attempts it owes
+
+
+Fn = Callable[[Context], Awaitable[None]]
+
+
+def check(provider: str, operation: str, *, name: str, cost: int = 0,
+          mock_only: bool = False) -> Callable[[Fn], Fn]:
+    """:func:`bgmock.check.registry.check`, and a provider error or a wait that runs out of
+    time that the check did not expect (``ctx.expect_error`` takes those it does) fails it
+    with a diff of what came back instead of a traceback (D233)."""
+
+    def declare(fn: Fn) -> Fn:
+        @functools.wraps(fn)
+        async def run(ctx: Context) -> None:
+            try:
+                await fn(ctx)
+            except ProviderError as exc:
+                got = {"error": type(exc).__name__, "code": exc.code, "message": exc.message,
+                       "status": exc.status}
+                raise CheckFailed(f"unexpected {exc}", diff({"error": None}, got)) from exc
+            except PollTimeout as exc:
+                raise CheckFailed(f"the task did not finish: {exc}",
+                                  diff({"last": "a terminal state"},
+                                       {"last": repr(exc.last), "elapsed": exc.elapsed})
+                                  ) from exc
+
+        registry.check(provider, operation, name=name, cost=cost, mock_only=mock_only)(run)
+        return run
+
+    return declare
 
 
 @contextlib.asynccontextmanager
@@ -46,10 +82,20 @@ async def check_account(ctx: Context, **changes: Any) -> None:
     await ctx.admin.set_account(ctx.provider, CHECK_KEY, secret=CHECK_SECRET, **changes)
 
 
-async def webhook_attempts(ctx: Context, task_id: str) -> list[dict[str, Any]]:
-    """Every callback attempt the mock journaled for ``task_id``, oldest first."""
-    return list(await ctx.admin.call("GET", "/webhooks",
-                                     params={"provider": ctx.provider, "task": task_id}))
+async def webhook_attempts(ctx: Context, task_id: str, at_least: int = 1,
+                           wait: float = JOURNAL_WAIT) -> list[dict[str, Any]]:
+    """Every callback attempt the mock journaled for ``task_id``, oldest first, once there are
+    ``at_least`` (or ``wait`` real seconds have passed). On a virtual clock the first read has
+    them (an advance answers after the attempts it caused); a real-clock mock sends them from
+    its timers just after the advance, so the journal is read again for a moment (D231)."""
+    deadline = time.monotonic() + wait
+    while True:
+        attempts = list(await ctx.admin.call("GET", "/webhooks",
+                                             params={"provider": ctx.provider,
+                                                     "task": task_id}))
+        if len(attempts) >= at_least or time.monotonic() >= deadline:
+            return attempts
+        await asyncio.sleep(0.05)
 
 
 async def expect_retried(ctx: Context, task_id: str) -> None:
@@ -63,7 +109,7 @@ async def expect_retried(ctx: Context, task_id: str) -> None:
     ctx.expect_true(first[0].get("fault"), "the first attempt names the webhook fault",
                     first[0])
     await ctx.sleep(130)  # past every default retry (5, 30, 120 s); a second attempt at least
-    later = await webhook_attempts(ctx, task_id)
+    later = await webhook_attempts(ctx, task_id, at_least=2)
     attempts = [a.get("attempt") for a in later]
     ctx.expect_true(len(later) >= 2 and attempts[:2] == [1, 2],
                     "the failed callback is retried (attempt 2 after attempt 1)", later)

@@ -11,12 +11,12 @@ from bgmock.check.context import Context
 from bgmock.check.providers._kit import (
     CHECK_KEY,
     CHECK_SECRET,
+    check,
     check_account,
     fault_rule,
     has_transparency,
     image_info,
 )
-from bgmock.check.registry import check
 from bgmock.client.aidge import AidgeError, AidgeGatewayError, AsyncAidgeClient, CutOutResult
 
 P = "aidge"

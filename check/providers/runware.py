@@ -19,13 +19,13 @@ from bgmock.check.model import Skipped
 from bgmock.check.providers._kit import (
     CHECK_KEY,
     DEAD_RECEIVER,
+    check,
     check_account,
     expect_retried,
     fault_rule,
     has_transparency,
     image_info,
 )
-from bgmock.check.registry import check
 from bgmock.client.runware import (
     AsyncRunwareClient,
     RunwareError,
@@ -184,6 +184,7 @@ async def invalid_key(ctx: Context) -> None:
 @check(P, "image_upload", name="runware.auth.missing_key")
 async def missing_key(ctx: Context) -> None:
     """No bearer header and no authentication task: ``missingApiKey``, HTTP 401."""
+    ctx.credentials()  # live without Runware's key: skipped like every Runware check
     task = {"taskType": "imageUpload", "taskUUID": _new_uuid(), "image": DOCS_IMAGE}
     ctx.expect(_first_error(ctx, *await _post(ctx, [task], key=None)), (401, "missingApiKey"),
                "status and code")

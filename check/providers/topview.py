@@ -11,13 +11,13 @@ from bgmock.check.providers._kit import (
     CHECK_KEY,
     CHECK_SECRET,
     DEAD_RECEIVER,
+    check,
     check_account,
     expect_retried,
     fault_rule,
     has_transparency,
     image_info,
 )
-from bgmock.check.registry import check
 from bgmock.client.topview import (
     AsyncTopviewClient,
     TopviewError,
