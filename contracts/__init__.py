@@ -5,7 +5,8 @@ Files: ``contracts/<provider>/<operation>.request.json`` / ``.response.json``, s
 parameters travel; ``answers``: which body shape is which response schema). The mock validates
 requests with them, the tests and the clients tell and check answers with
 :func:`response_schema` / :func:`check_response`, and :func:`openapi` builds each provider's
-OpenAPI 3.1 document from them.
+OpenAPI 3.1 document from them. ``noise.json`` (not a schema): the drift noise rules of
+``bgmock check`` (:mod:`bgmock.check.drift`).
 """
 
 from __future__ import annotations
