@@ -18,6 +18,7 @@ from typing import NoReturn
 from bgmock.check import report
 from bgmock.check.drift import DriftReport
 from bgmock.check.observe import Sink
+from bgmock.check.record import Recorder
 from bgmock.check.registry import PROVIDERS, all_checks
 from bgmock.check.runner import run_checks, select
 from bgmock.check.targets import TargetError, make_target
@@ -48,6 +49,9 @@ def parser() -> argparse.ArgumentParser:
                    help="paid calls allowed on --target live (required there)")
     p.add_argument("--report", metavar="FILE", help="write the results and drift as JSON")
     p.add_argument("--junit", metavar="FILE", help="write JUnit XML")
+    p.add_argument("--record", metavar="DIR",
+                   help="write every exchange to DIR (secrets redacted, images stored once "
+                        "by hash) for 'bgmock serve --replay DIR'")
     p.add_argument("--allow-drift", action="store_true", dest="allow_drift",
                    help="drift is reported but does not fail the run")
     p.add_argument("--list", action="store_true", help="list the checks and exit")
@@ -78,7 +82,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return report.EXIT_USAGE
     drift = DriftReport()
     sinks: list[Sink] = [drift]  # more sinks see every exchange too (a recorder, D220)
+    recorder = None
+    if args.record:
+        try:
+            recorder = Recorder(args.record)
+        except OSError as exc:
+            print(f"bgmock check: --record: {args.record}: {exc.strerror or exc}",
+                  file=sys.stderr)
+            return report.EXIT_USAGE
+        sinks.append(recorder)
     run = asyncio.run(run_checks(checks, target, sinks))
+    if recorder is not None:
+        recorder.close()
+        print(recorder.summary())
     print(report.table(run, drift))
     if args.report:
         report.write_json(args.report, run, drift, args.allow_drift)

@@ -1,12 +1,13 @@
 """``bgmock serve --replay DIR``: recorded answers in front of the providers (D244-D248).
 
 A request that matches a recorded one (same provider and operation(s), same match key:
-``core/recording.py``) is still run by the mock, so the mock knows its tasks and charges its
-credits; when the mock's own answer is of the same kind (HTTP status and contract schema) as a
-recorded one, the recorded answer goes out instead, its ids mapped to the ids of the mock's
-own answer and its URLs to ``/files/replay/<sha256>`` (the recorded download) or to the mock's
-URL at the same place. Several recorded answers to one key come out in their recorded order,
-the last repeating. Everything else is answered as usual. Generic: no provider is imported.
+``bgmock.contracts.recording``) is still run by the mock, so the mock knows its tasks and
+charges its credits. When the mock's own answer is of the same kind (HTTP status, contract
+schema, the provider's outcome fields) as a recorded one, the recorded answer goes out instead:
+its ids mapped to the ids of the mock's own answer, its URLs to ``/files/replay/<sha256>`` (the
+recorded download) or to the mock's URL at the same place. Of several recorded answers to one
+key, the next one in recorded order goes out (``ReplayState.next``). Everything else is
+answered as usual. Generic: no provider is imported.
 """
 
 from __future__ import annotations
@@ -21,18 +22,19 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from bgmock.server.core.edge import base_url
-from bgmock.server.core.engine import Engine
-from bgmock.server.core.recording import (
+from bgmock.contracts.recording import (
     BLOB,
     FORMAT,
     RecordingError,
     digest,
     is_blob,
     match_key,
+    outcome_of,
     parse_body,
     rules,
 )
+from bgmock.server.core.edge import base_url
+from bgmock.server.core.engine import Engine
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
@@ -53,6 +55,7 @@ _TOKEN = re.compile(r"[A-Za-z0-9_-]{8,128}")  # what an id inside a longer text 
 class Recorded:
     """One recorded provider answer and the key of the request it answered."""
 
+    index: int                 # its place in the recording
     provider: str
     operations: tuple[str, ...]
     key: str
@@ -74,6 +77,7 @@ class Recording:
     answers: dict[tuple[str, str], list[Recorded]] = field(default_factory=dict)
     downloads: dict[str, Download] = field(default_factory=dict)   # recorded URL -> blob
     blobs: dict[str, bytes] = field(default_factory=dict)
+    order: list[Recorded] = field(default_factory=list)             # in recorded order
 
     @property
     def providers(self) -> set[str]:
@@ -131,9 +135,10 @@ class Recording:
         key = match_key(operations, request.get("query") or {}, request.get("body"),
                         rules(provider), lambda v: v if v in handed_out else None)
         status = int(response["status"])
-        entry = Recorded(provider, operations, key, answer_kind(provider, operations, status,
-                                                                body), status, body)
+        kind = answer_kind(provider, operations, status, body)
+        entry = Recorded(len(self.order), provider, operations, key, kind, status, body)
         self.answers.setdefault((provider, key), []).append(entry)
+        self.order.append(entry)
 
 
 def _read_json(path: Path, budget: list[int]) -> Any:
@@ -189,13 +194,15 @@ def _plain_url(url: str) -> str:
 
 
 def answer_kind(provider: str, operations: tuple[str, ...], status: int, body: Any) -> str:
-    """What sort of answer this is: its status and the contract schema it falls under."""
+    """What sort of answer this is: its status, the contract schema it falls under and its
+    outcome fields (codes, task states)."""
     operation = operations[0] if len(operations) == 1 else None
     try:
         schema = contracts.response_schema(provider, operation, body)
     except (KeyError, ValueError):
         schema = None
-    return f"{status}:{schema}"
+    outcome = outcome_of(body, rules(provider))
+    return json.dumps([status, schema, outcome], separators=(",", ":"), default=str)
 
 
 class Bounded(OrderedDict[str, Any]):
@@ -213,22 +220,24 @@ class Bounded(OrderedDict[str, Any]):
 
 
 class ReplayState:
-    """Id mappings (recorded <-> the mock's) and how far each key's answers went. Starts over
-    when the mock is reset."""
+    """Id mappings (recorded <-> the mock's, bounded) and how far into the recording the
+    replay is: the answer chosen for a request is the first fitting one recorded after the
+    last answer given, else the first fitting one (a flow run again starts over), so a run
+    that repeats the recorded one gets the recorded answers in their order (D246)."""
 
     def __init__(self) -> None:
         self.to_mock = Bounded(MAX_STATE)
         self.to_recorded = Bounded(MAX_STATE)
-        self.served = Bounded(MAX_STATE)
+        self.cursor = -1
 
     def learn(self, recorded: str, mine: str) -> None:
         self.to_mock.put(recorded, mine)
         self.to_recorded.put(mine, recorded)
 
-    def next(self, key: str, entries: list[Recorded]) -> Recorded:
-        count = self.served.get(key, 0)
-        self.served.put(key, count + 1)
-        return entries[min(count, len(entries) - 1)]
+    def next(self, entries: list[Recorded]) -> Recorded:
+        chosen = next((e for e in entries if e.index > self.cursor), entries[0])
+        self.cursor = chosen.index
+        return chosen
 
 
 class Captured:
@@ -269,18 +278,11 @@ class ReplayingApp:
         self.recording = recording
         self.rules = rules(provider)
         self.routes = contracts.routes(provider)
-        self._state = ReplayState()
-        self._generation: object = engine.journal
+        self.state = ReplayState()
 
     @property
     def frame_limit(self) -> int:
         return int(self.inner.frame_limit)
-
-    @property
-    def state(self) -> ReplayState:
-        if self.engine.journal is not self._generation:  # the mock was reset
-            self._generation, self._state = self.engine.journal, ReplayState()
-        return self._state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
         route = self.routes.get((path, scope.get("method", "")))
@@ -310,7 +312,7 @@ class ReplayingApp:
         if not same:  # the mock answers otherwise (a refused key, an unknown task): its word
             await captured.forward(send)
             return
-        chosen = state.next(f"{key}|{kind}", same)
+        chosen = state.next(same)
         base = base_url(Request(scope), self.engine, headers)
         answer = self._rewrite(chosen.body, mine, base, state)
         data = json.dumps(answer, ensure_ascii=False, separators=(",", ":")).encode()
@@ -340,8 +342,9 @@ class ReplayingApp:
                 return state.to_mock[value]
             if value.startswith(("http://", "https://")):
                 download = self.recording.downloads.get(_plain_url(value))
-                if download is not None:
-                    return f"{base}/files/replay/{download.sha}"
+                if download is not None:  # its query (names kept, secrets redacted) stays
+                    query = urlsplit(value).query
+                    return f"{base}/files/replay/{download.sha}" + (f"?{query}" if query else "")
                 if isinstance(mine, str) and mine.startswith(("http://", "https://")):
                     return mine
             if state.to_mock:  # an id inside a text (a file name): the mock's id there too

@@ -12,6 +12,9 @@ are left out of a request's match key; ``ids`` (ids the provider hands out) and 
 (ids a client draws anew for each call) are the fields whose values the mock maps from the
 recorded ones to its own. In a match key an id stands as the recorded id it was mapped from;
 an unmapped ``fresh`` one matches any (:data:`WILDCARD`), an unmapped ``ids`` one only itself.
+``outcome`` fields (codes, task states) tell answers apart: a recorded answer stands in for the
+mock's own only when both carry the same values there, and the same ``present`` fields (a
+finished task's result URL; not null) whatever their values.
 """
 
 from __future__ import annotations
@@ -54,6 +57,8 @@ class Rules:
     ignore: frozenset[str] = frozenset()
     ids: frozenset[str] = frozenset()
     fresh: frozenset[str] = frozenset()
+    outcome: frozenset[str] = frozenset()
+    present: frozenset[str] = frozenset()
 
     @property
     def mapped(self) -> frozenset[str]:
@@ -83,7 +88,8 @@ def rules(provider: str) -> Rules:
         return frozenset(v.lower() if lower else v for v in values)
 
     return Rules(names("redact_headers", lower=True), names("redact_fields"),
-                 names("ignore"), names("ids"), names("fresh"))
+                 names("ignore"), names("ids"), names("fresh"),
+                 names("outcome"), names("present"))
 
 
 def digest(data: bytes) -> str:
@@ -169,3 +175,22 @@ def match_key(operations: Iterable[str], query: dict[str, str], body: Any, rules
              "query": _key_value(query, None, rules, known),
              "body": _key_value(body, None, rules, known)}
     return json.dumps(shape, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def outcome_of(value: Any, rules: Rules, limit: int = 100) -> list[Any]:
+    """What tells an answer apart: the values of the ``outcome`` fields and the names of the
+    ``present`` fields, anywhere in it, in document order."""
+    found: list[Any] = []
+    stack: list[tuple[Any, Any]] = [(None, value)]
+    while stack and len(found) < limit:
+        name, item = stack.pop()
+        if name in rules.present:
+            if item is not None:
+                found.append(f"+{name}")
+        elif isinstance(item, dict):
+            stack.extend(reversed(list(item.items())))
+        elif isinstance(item, list):
+            stack.extend((name, v) for v in reversed(item))
+        elif name in rules.outcome:
+            found.append(item)
+    return found
