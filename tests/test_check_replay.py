@@ -348,3 +348,20 @@ def test_a_bad_replay_folder_is_one_line_and_status_2(
     monkeypatch.setenv("BGMOCK_REPLAY", str(folder))
     assert serve_main(["serve", "--port", "0"]) == 2
     assert capsys.readouterr().err.startswith("bgmock: BGMOCK_REPLAY: ")
+
+
+def test_a_body_over_the_limit_passes_on_to_the_provider(
+        live_like: tuple[Path, list[httpx.Response]]) -> None:
+    folder, _ = live_like
+    mock = InProcessMock(Settings(clock="virtual", replay=str(folder), max_image_bytes=1024))
+    try:
+        with mock.client() as http:
+            big = _call(http, "remove_background_submit",
+                        content=b'{"productImageFileId": "' + b"x" * (2 * 1024 * 1024) + b'"}',
+                        headers={**DEMO, "content-type": "application/json"})
+            small = _call(http, "credit_detail")
+    finally:
+        mock.close()
+    assert big.status_code < 500 and big.json()["code"] != "200"
+    assert "x-bgmock-replayed" not in big.headers
+    assert small.json()["code"] == "200"

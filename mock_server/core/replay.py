@@ -47,7 +47,6 @@ MAX_EXCHANGES = 10_000
 MAX_EXCHANGE_BYTES = 16 * 1024 * 1024
 MAX_TOTAL_BYTES = 512 * 1024 * 1024    # exchanges and blobs together, all read at start
 MAX_STATE = 10_000                     # id mappings and answer counters kept (oldest go)
-MAX_BODY = 64 * 1024 * 1024            # a request body read to match it; a longer one passes
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{8,128}")  # what an id inside a longer text looks like
 
 
@@ -279,6 +278,8 @@ class ReplayingApp:
         self.rules = rules(provider)
         self.routes = contracts.routes(provider)
         self.state = ReplayState()
+        # a body read to match it: the providers' own default limit (a longer one passes on)
+        self.max_body = engine.settings.max_image_bytes * 2 + 1024 * 1024
 
     @property
     def frame_limit(self) -> int:
@@ -289,7 +290,7 @@ class ReplayingApp:
         if scope["type"] != "http" or route is None:
             await self.inner(scope, receive, send, path)
             return
-        body, complete = await _read_upto(receive, MAX_BODY)
+        body, complete = await _read_upto(receive, self.max_body)
         again = _replayed(body, complete, receive)
         headers = Headers(scope=scope)
         value = parse_body(headers.get("content-type", ""), body) if complete else None
