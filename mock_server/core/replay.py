@@ -108,17 +108,18 @@ class Recording:
 
     def _index(self, raw: list[Any], files: list[Path]) -> None:
         handed_out: set[str] = set()  # ids the answers so far gave out (in recorded order)
+        known = set(contracts.providers())
         for exchange, path in zip(raw, files, strict=True):
             try:
-                self._add(exchange, handed_out)
+                self._add(exchange, handed_out, known)
             except (KeyError, TypeError, ValueError) as exc:
                 raise RecordingError(f"{path}: not a recorded exchange ({exc})") from None
             provider = exchange.get("provider")
-            if provider in contracts.providers():
+            if provider in known:
                 _collect_ids(exchange["response"].get("body"), None, rules(provider).mapped,
                              handed_out)
 
-    def _add(self, exchange: dict[str, Any], handed_out: set[str]) -> None:
+    def _add(self, exchange: dict[str, Any], handed_out: set[str], known: set[str]) -> None:
         response, request = exchange["response"], exchange["request"]
         body = response.get("body")
         for value in _blobs_in(body):
@@ -128,7 +129,7 @@ class Recording:
             self.downloads[_plain_url(exchange["url"])] = Download(
                 body[BLOB], str(body.get("content_type") or "application/octet-stream"))
         provider, operations = exchange.get("provider"), exchange.get("operations")
-        if provider not in contracts.providers() or not operations:
+        if provider not in known or not operations:
             return
         operations = tuple(str(name) for name in operations)
         key = match_key(operations, request.get("query") or {}, request.get("body"),
