@@ -17,6 +17,7 @@ from typing import NoReturn
 
 from bgmock.check import report
 from bgmock.check.drift import DriftReport
+from bgmock.check.observe import Sink
 from bgmock.check.registry import PROVIDERS, all_checks
 from bgmock.check.runner import run_checks, select
 from bgmock.check.targets import TargetError, make_target
@@ -76,7 +77,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("bgmock check: no check matches", file=sys.stderr)
         return report.EXIT_USAGE
     drift = DriftReport()
-    run = asyncio.run(run_checks(checks, target, [drift]))
+    sinks: list[Sink] = [drift]  # more sinks see every exchange too (a recorder, D220)
+    run = asyncio.run(run_checks(checks, target, sinks))
     print(report.table(run, drift))
     if args.report:
         report.write_json(args.report, run, drift, args.allow_drift)

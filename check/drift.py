@@ -258,6 +258,9 @@ def answer_drift(provider: str, operation: str, body: Any) -> list[Drift]:
     def make(kind: str, path: str, expected: str, actual: str) -> Drift:
         return Drift(kind, provider, operation, path, expected, actual)
 
+    if _too_deep(body):
+        return [make("unknown_answer", "", f"an answer at most {MAX_DEPTH} levels deep",
+                     "deeper")]
     try:
         schema_name = contracts.response_schema(provider, operation, body)
     except (KeyError, ValueError):
@@ -275,6 +278,21 @@ def answer_drift(provider: str, operation: str, body: Any) -> list[Drift]:
     found.update(_code_drift(rules, body, make))
     kept = {d for d in found if d.kind in SHAPE_KINDS or not rules.is_noise(d.path)}
     return sorted(_renames(kept))
+
+
+def _too_deep(value: Any) -> bool:
+    """Deeper than :data:`MAX_DEPTH` (walked without recursion: a hostile answer cannot
+    exhaust the stack here or in the validator)."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return True
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return False
 
 
 def _code_drift(rules: Noise, body: Any, make: Any) -> Iterator[Drift]:

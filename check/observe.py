@@ -51,7 +51,7 @@ class Exchange:
         """The answer's JSON value, or ``None`` when it is not JSON."""
         try:
             return json.loads(self.response_body)
-        except ValueError:
+        except (ValueError, RecursionError):
             return None
 
 
@@ -81,7 +81,7 @@ def redact_body(body: bytes, content_type: str) -> bytes:
     if "json" in content_type:
         try:
             return json.dumps(_redact_value(json.loads(body))).encode()
-        except ValueError:
+        except (ValueError, RecursionError):
             return body
     if "x-www-form-urlencoded" in content_type:
         pairs = parse_qsl(body.decode("latin-1"), keep_blank_values=True)
@@ -95,7 +95,7 @@ def _body_value(body: bytes, content_type: str) -> Any:
         return dict(parse_qsl(body.decode("latin-1"), keep_blank_values=True))
     try:
         return json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
 
 

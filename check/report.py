@@ -51,14 +51,16 @@ def _cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[:width - 1] + "…"
 
 
-def table(run: Run, drift: DriftReport) -> str:
-    """The results, then the drift, as aligned text."""
+def table(run: Run, drift: DriftReport, results: bool = True) -> str:
+    """The results (unless ``results`` is false: pytest lists them itself), then the drift,
+    as aligned text."""
     name_w = max([len(r.name) for r in run.results] + [5])
-    lines = [f"bgmock check: target {run.target}", "",
-             f"{'check':<{name_w}}  {'result':<6}  {'calls':>5}  {'time':>6}  reason"]
-    for r in run.results:
-        lines.append(f"{r.name:<{name_w}}  {r.status.upper():<6}  {r.calls:>5}  "
-                     f"{r.seconds:>5.2f}s  {_cut(r.reason, 70)}")
+    lines = [f"bgmock check: target {run.target}"]
+    if results:
+        lines += ["", f"{'check':<{name_w}}  {'result':<6}  {'calls':>5}  {'time':>6}  reason"]
+        for r in run.results:
+            lines.append(f"{r.name:<{name_w}}  {r.status.upper():<6}  {r.calls:>5}  "
+                         f"{r.seconds:>5.2f}s  {_cut(r.reason, 70)}")
     lines += ["", f"{len(run.results)} checks: {run.count('pass')} passed, "
                   f"{run.count('fail')} failed, {run.count('skip')} skipped; "
                   f"{drift.answers} answers compared, {len(drift.seen)} drift"]
@@ -72,7 +74,7 @@ def table(run: Run, drift: DriftReport) -> str:
         for row in rows:
             lines.append("  ".join(_cut(c, w).ljust(w)
                                    for c, w in zip(row, widths, strict=True)).rstrip())
-    failed = [r for r in run.results if r.status == "fail" and r.diff]
+    failed = [r for r in run.results if r.status == "fail" and r.diff and results]
     for r in failed:
         lines += ["", f"--- {r.name}: {r.reason}", r.diff]
     return "\n".join(lines)

@@ -35,6 +35,8 @@ def __getattr__(name: str) -> Any:
 
 
 ROOT = Path(__file__).parent
+# A provider's files that are data, not schemas: routes, drift noise rules, replay rules.
+DATA_FILES = ("operations.json", "noise.json", "replay.json")
 _FOLDERS: dict[str, Path] = {}   # contracts kept outside ROOT (test-only providers)
 
 
@@ -71,7 +73,7 @@ def providers() -> list[str]:
 def names(provider: str) -> tuple[str, ...]:
     """Every schema in a provider's folder, without ``.json``."""
     return tuple(sorted(p.stem for p in folder(provider).glob("*.json")
-                        if p.name not in ("operations.json", "noise.json")))
+                        if p.name not in DATA_FILES))
 
 
 @cache

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import threading
+import time
+from collections.abc import Iterator
 from typing import Any
 
 from bgmock.server.app import create_app
@@ -73,3 +76,26 @@ class DriftedApp:
 
 def drifted_app() -> DriftedApp:
     return DriftedApp(create_app(Settings(clock="virtual")))
+
+
+@contextlib.contextmanager
+def drifted_server() -> Iterator[str]:
+    """The drifted app on a free loopback port (uvicorn in a thread); yields its base URL."""
+    import uvicorn
+    from bgmock.server.testing import free_port
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(drifted_app(), host="127.0.0.1", port=port,
+                                           log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the drifted server did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

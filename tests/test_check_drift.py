@@ -9,11 +9,22 @@ import copy
 
 import pytest
 from bgmock.check.context import Context
-from bgmock.check.drift import Drift, DriftReport, answer_drift, noise, status_drift
+from bgmock.check.drift import (
+    KINDS,
+    Drift,
+    DriftReport,
+    answer_drift,
+    exchange_drift,
+    noise,
+    status_drift,
+)
 from bgmock.check.model import Check
+from bgmock.check.observe import Exchange, operations_of
 from bgmock.check.runner import run_checks
 from bgmock.check.targets import InprocTarget
 from bgmock.client.topview import AsyncTopviewClient, TopviewError
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bgmock import contracts
 from tests.check_drifted import PLANTED, drifted_app
@@ -112,3 +123,54 @@ def test_every_code_the_mock_emits_is_known() -> None:
 
     assert {str(c) for c in MESSAGES} <= noise("picpik").known_codes
     assert {c.code for c in INJECTABLE.values()} <= noise("runware").known_codes
+
+
+# --- outside input: a live answer can be anything --------------------------------------------
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats(allow_nan=False)
+    | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4)
+    | st.dictionaries(st.sampled_from(["code", "result", "data", "errors", "RetCode", "taskId",
+                                       "resCode", "success", "status", "x"]) | st.text(max_size=8),
+                      inner, max_size=5),
+    max_leaves=25)
+OPERATIONS = [(p, op) for p in ("topview", "aidge", "picpik", "runware")
+              for op in contracts.operations(p)["operations"]]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.sampled_from(OPERATIONS), JSON, st.integers(100, 599))
+def test_any_answer_gives_drift_records_never_an_exception(where: tuple[str, str], body: object,
+                                                           status: int) -> None:
+    provider, operation = where
+    found = answer_drift(provider, operation, body) + status_drift(provider, operation, status,
+                                                                   body)
+    assert all(isinstance(d, Drift) and d.kind in KINDS for d in found)
+    assert all(len(d.actual) <= 120 for d in found)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.binary(max_size=200), st.sampled_from(["application/json", "text/html", ""]))
+def test_any_body_through_the_observer(body: bytes, content_type: str) -> None:
+    """Any bytes on any route: an exchange with an operation or none, and its drift."""
+    for provider, path, method in (("picpik", "/picpik/", "POST"),
+                                   ("runware", "/runware/v1", "POST"),
+                                   ("topview", "/topview/user/credit/detail", "GET")):
+        names = operations_of(provider, f"/{provider}", method, path, {}, body, content_type)
+        exchange = Exchange(provider, names[0] if names else None, method, "http://x" + path,
+                            {}, body, 200, {}, body, names)
+        assert all(isinstance(d, Drift) for d in exchange_drift(exchange))
+
+
+def test_deep_answers_are_bounded() -> None:
+    deep: object = 1
+    for _ in range(5000):
+        deep = {"result": deep}
+    assert isinstance(answer_drift("topview", "credit_detail", {"code": "200",
+                                                               "message": "Success",
+                                                               "result": deep}), list)
+    body = b"[" * 100_000 + b"]" * 100_000
+    exchange = Exchange("runware", "ping", "POST", "http://x/runware/v1", {}, b"[]", 200, {},
+                        body, ("ping",))
+    assert [d.kind for d in exchange_drift(exchange)] == ["unknown_answer"]

@@ -300,3 +300,16 @@ def test_stop_is_graceful(engine: str, image: str) -> None:
     assert state.get("ExitCode") == 0, (state, _tail(logs))
     assert took < STOP_GRACE - 2, f"stop took {took:.1f}s: SIGTERM was not handled"
     assert "Finished server process" in logs, _tail(logs)
+
+
+def test_contract_checks_pass_against_the_container(container: Container, tmp_path: Path) -> None:
+    """Issue 12: `bgmock check --target <the container>` - every named check of every provider
+    through the reference clients, no failure and no drift (exit status 0)."""
+    from bgmock.check.cli import main
+
+    out = tmp_path / "drift.json"
+    status = main(["--target", container.base_url, "--report", str(out)])
+    data = json.loads(out.read_text())
+    assert status == 0, [r for r in data["results"] if r["status"] == "fail"] + data["drift"]
+    assert data["summary"]["fail"] == 0 and data["summary"]["drift"] == 0
+    assert data["summary"]["skip"] == 0  # over the wire: every check runs, sockets included
