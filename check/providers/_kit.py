@@ -1,12 +1,12 @@
 """What the four providers' checks share on a mock: fault rules that leave no trace, a check
 account of their own, the webhook journal, and a few facts about images.
 
-A check that changes a mock leaves it as it found it, so ``bgmock check --target URL`` can run
-against a mock other tests use (D230): a fault rule is scoped to one operation, fires once
-(``count=1``) and is deleted afterwards whether it fired or not; limits are changed only on the
-check's own account (:data:`CHECK_KEY`), never on the docs' demo account; and a task left
-``stuck`` on purpose belongs to that account, so it never holds a slot of the demo account's
-unfinished-task limit.
+A check that changes a mock leaves it as it found it, also where nothing resets the mock
+after it (a check run by other code; the runner resets before each check, D230): a fault rule
+is scoped to one operation, fires once (``count=1``) and is deleted afterwards whether it fired
+or not; limits are changed only on the check's own account (:data:`CHECK_KEY`), never on the
+docs' demo account; and a task left ``stuck`` on purpose belongs to that account, so it never
+holds a slot of the demo account's unfinished-task limit.
 """
 
 from __future__ import annotations

@@ -36,7 +36,8 @@ from bgmock.client.runware import (
 from bgmock import contracts
 
 P = "runware"
-DOCS_IMAGE = "fd613011-3ba6-4a4c-9d1e-1e6e9b2d5c11"  # the docs' image UUID, on a fresh mock
+# The docs' image UUID, on a fresh mock: only mock-only checks use it (D232).
+DOCS_IMAGE = "fd613011-3ba6-4a4c-9d1e-1e6e9b2d5c11"
 ASYNC_SECONDS = 2.0                                  # an async removal's processing time (D194)
 
 
@@ -185,7 +186,8 @@ async def invalid_key(ctx: Context) -> None:
 async def missing_key(ctx: Context) -> None:
     """No bearer header and no authentication task: ``missingApiKey``, HTTP 401."""
     ctx.credentials()  # live without Runware's key: skipped like every Runware check
-    task = {"taskType": "imageUpload", "taskUUID": _new_uuid(), "image": DOCS_IMAGE}
+    task = {"taskType": "imageUpload", "taskUUID": _new_uuid(),
+            "image": contracts.load(P, "image_upload.request")["examples"][0]["image"]}
     ctx.expect(_first_error(ctx, *await _post(ctx, [task], key=None)), (401, "missingApiKey"),
                "status and code")
 
@@ -209,7 +211,7 @@ async def missing_field(ctx: Context) -> None:
 async def bad_value(ctx: Context) -> None:
     """``outputQuality`` 100 (the range is 20-99): ``valueTooLarge``, HTTP 400."""
     runware = _client(ctx)
-    await ctx.expect_error(runware.remove_background(DOCS_IMAGE, output_quality=100),
+    await ctx.expect_error(runware.remove_background(ctx.image((64, 48)), output_quality=100),
                            RunwareError, "outputQuality 100", code="valueTooLarge",
                            status=400)
 
@@ -218,7 +220,8 @@ async def bad_value(ctx: Context) -> None:
 async def invalid_task_uuid(ctx: Context) -> None:
     """A ``taskUUID`` that is not a UUID v4: ``invalidTaskUUID``, HTTP 400."""
     await ctx.expect_error(
-        _client(ctx).remove_background(DOCS_IMAGE, task_uuid="not-a-uuid"), RunwareError,
+        _client(ctx).remove_background(ctx.image((64, 48)), task_uuid="not-a-uuid"),
+        RunwareError,
         "taskUUID not-a-uuid", code="invalidTaskUUID", status=400)
 
 
