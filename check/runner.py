@@ -47,6 +47,10 @@ async def run_one(check: Check, target: Target, sinks: Sequence[Sink] = (),
 
     if check.mock_only and not target.is_mock:
         return result("skip", "mock only: needs the admin API (faults, clock, accounts)")
+    try:  # no keys for the provider: say so, rather than the budget
+        target.credentials(check.provider)
+    except Skipped as skip:
+        return result("skip", str(skip))
     if target.budget is not None and target.spent + check.cost > target.budget:
         return result("skip", "live budget spent")
     for sink in sinks:  # a sink that wants to know which check an exchange belongs to

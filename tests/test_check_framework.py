@@ -21,9 +21,11 @@ from bgmock.check.targets import (
     make_target,
 )
 from bgmock.client.topview import AsyncTopviewClient, TopviewError
+from bgmock.server.app import create_app
 from bgmock.server.providers.aidge.fixtures import DEMO_APP_KEY, DEMO_SECRET
 from bgmock.server.providers.runware.fixtures import DEMO_KEY
 from bgmock.server.providers.topview.fixtures import DEMO_API_KEY, DEMO_UID
+from bgmock.server.settings import Settings
 from bgmock.server.testing import running_server
 
 
@@ -110,16 +112,17 @@ def test_live_needs_a_budget_and_skips_what_it_cannot_run() -> None:
         make_target("live")
     with pytest.raises(TargetError):
         make_target("ftp://x")
-    target = LiveTarget(budget=0, env={})
+    target = LiveTarget(budget=0, env={"TOPVIEW_UID": "u", "TOPVIEW_API_KEY": "k"})
     checks = [made("topview.t.fault", faults, mock_only=True),
-              made("topview.t.paid", removal, cost=1)]
+              made("topview.t.paid", removal, cost=1),
+              made("runware.t.nokey", removal, provider="runware", operation="ping")]
     outcome = asyncio.run(run_checks(checks, target))
     assert [(r.status, r.reason) for r in outcome.results] == [
         ("skip", "mock only: needs the admin API (faults, clock, accounts)"),
-        ("skip", "live budget spent")]
-    assert target.credentials.__self__ is target
+        ("skip", "live budget spent"), ("skip", "live: set RUNWARE_API_KEY")]
+    assert target.credentials("topview") == {"uid": "u", "api_key": "k"}
     with pytest.raises(Skipped, match="TOPVIEW_UID, TOPVIEW_API_KEY"):
-        target.credentials("topview")
+        LiveTarget(budget=1, env={}).credentials("topview")
 
 
 def test_spend_past_the_budget_skips() -> None:
@@ -158,3 +161,41 @@ def test_expect_helpers_word_a_diff() -> None:
     assert Context.image((32, 16)) == Context.image((32, 16))
     with pytest.raises(ValueError):
         Context.image((10**6, 10))
+
+
+class LiveLikeTarget(LiveTarget):
+    """The live target's rules (keys from the environment, a budget, no admin API) in front of
+    an in-process mock, so they can be tested without the real APIs."""
+
+    def __init__(self, budget: int) -> None:
+        env = {"TOPVIEW_UID": DEMO_UID, "TOPVIEW_API_KEY": DEMO_API_KEY}
+        super().__init__(budget, env=env)
+        # tasks finish on their first poll: live, nobody advances the clock
+        self.mock = InprocTarget(create_app(Settings(clock="virtual", instant=True)))
+
+    def root_url(self, provider: str) -> str:
+        return self.mock.root_url(provider)
+
+    def transport(self):  # type: ignore[no-untyped-def]
+        return self.mock.transport()
+
+
+def test_live_rules_with_the_real_checks() -> None:
+    """A budget of 2 paid calls over Topview's named checks: mock-only checks skip with their
+    reason, checks that do not fit skip as 'live budget spent', never more than 2 are paid."""
+    from bgmock.check.registry import all_checks
+
+    target = LiveLikeTarget(budget=2)
+    checks = all_checks(["topview", "aidge"])
+    outcome = asyncio.run(run_checks(checks, target))
+    by = {r.name: r for r in outcome.results}
+    assert target.spent <= 2 and sum(r.paid for r in outcome.results) == target.spent
+    for r in outcome.results:
+        if r.check.mock_only:
+            assert (r.status, r.reason.split(":")[0]) == ("skip", "mock only"), r
+        elif r.check.provider == "aidge":
+            assert (r.status, r.reason) == ("skip", "live: set AIDGE_APP_KEY, AIDGE_APP_SECRET")
+    assert by["topview.credit_detail.happy"].status == "pass"
+    assert any(r.reason == "live budget spent" for r in outcome.results)
+    assert not [r for r in outcome.results if r.status == "fail"], [
+        (r.name, r.reason) for r in outcome.results if r.status == "fail"]
