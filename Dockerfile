@@ -25,6 +25,7 @@ COPY README.md /src/
 COPY contracts/ /src/contracts/
 COPY bgmock/ /src/bgmock/
 COPY client/ /src/client/
+COPY check/ /src/check/
 COPY mock_server/ /src/mock_server/
 RUN pip install --no-cache-dir --no-deps /src \
  && pip check \

@@ -5,7 +5,8 @@ Files: ``contracts/<provider>/<operation>.request.json`` / ``.response.json``, s
 parameters travel; ``answers``: which body shape is which response schema). The mock validates
 requests with them, the tests and the clients tell and check answers with
 :func:`response_schema` / :func:`check_response`, and :func:`openapi` builds each provider's
-OpenAPI 3.1 document from them.
+OpenAPI 3.1 document from them. ``noise.json`` (not a schema): the drift noise rules of
+``bgmock check`` (:mod:`bgmock.check.drift`).
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ def __getattr__(name: str) -> Any:
 
 
 ROOT = Path(__file__).parent
+# A provider's files that are data, not schemas: routes, drift noise rules, replay rules.
+DATA_FILES = ("operations.json", "noise.json", "replay.json")
 _FOLDERS: dict[str, Path] = {}   # contracts kept outside ROOT (test-only providers)
 
 
@@ -70,7 +73,7 @@ def providers() -> list[str]:
 def names(provider: str) -> tuple[str, ...]:
     """Every schema in a provider's folder, without ``.json``."""
     return tuple(sorted(p.stem for p in folder(provider).glob("*.json")
-                        if p.name != "operations.json"))
+                        if p.name not in DATA_FILES))
 
 
 @cache

@@ -6,9 +6,11 @@ from typing import Any
 
 from bgmock.server import __version__, files_routes
 from bgmock.server.admin.health import health_report, token_ok
+from bgmock.server.core import replay as replaying
 from bgmock.server.core.dispatch import ProviderApp
 from bgmock.server.core.engine import Engine
 from bgmock.server.core.httputil import read_capped, replay, without_body
+from bgmock.server.core.replay import Recording
 from bgmock.server.providers import Provider, all_providers
 from bgmock.server.settings import Settings
 from starlette.applications import Starlette
@@ -80,10 +82,14 @@ class MockApp(Starlette):
 
 
 def create_app(settings: Settings | None = None,
-               providers: list[Provider] | None = None) -> MockApp:
+               providers: list[Provider] | None = None,
+               recording: Recording | None = None) -> MockApp:
     """``providers``: the ones to serve (default: every provider the mock has; tests add
-    test-only providers here)."""
+    test-only providers here). ``recording``: answers to replay (default: read from
+    ``settings.replay`` when set; :class:`RecordingError` if unusable)."""
     settings = settings or Settings()
+    if recording is None and settings.replay:
+        recording = Recording.load(settings.replay)
     providers = all_providers() if providers is None else providers
     engine = Engine(settings, providers)
 
@@ -125,6 +131,7 @@ def create_app(settings: Settings | None = None,
     routes: list[Any] = [Route("/", index, methods=["GET"]),
                          Route("/__admin/health", health, methods=["GET"]),
                          Mount("/__admin", app=lazy_admin),
+                         *([replaying.files_route(recording)] if recording else []),
                          *files_routes.routes(engine)]
     app = MockApp(routes=routes, lifespan=engine.lifespan)  # the scheduler's timer (D91)
     app.state.engine = engine
@@ -133,6 +140,11 @@ def create_app(settings: Settings | None = None,
         app.starlette,
         providers={p.prefix.strip("/"): p.app(engine) for p in providers},
         hosts={host: p.prefix.strip("/") for p in providers for host in p.hosts})
+    if recording is not None:  # recorded answers in front of the providers' dispatch (D244)
+        app.front_door.providers = {
+            name: replaying.ReplayingApp(inner, name, engine, recording)
+            if name in recording.providers else inner
+            for name, inner in app.front_door.providers.items()}
     largest = max((a.frame_limit for a in app.front_door.providers.values()), default=0)
     app.ws_max_size = max(WS_MAX_SIZE, largest + FRAME_SLACK)  # D203
     return app

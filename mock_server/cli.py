@@ -1,4 +1,4 @@
-"""``bgmock serve | openapi | contracts``.
+"""``bgmock serve | openapi | contracts | check``.
 
 Every ``serve`` flag can also be set as ``BGMOCK_<NAME>`` (e.g. ``BGMOCK_PORT=9000``) or in the
 ``--config`` file; the command line wins over the environment, which wins over the file.
@@ -83,6 +83,10 @@ def _parser() -> argparse.ArgumentParser:
     limits.add_argument("--shutdown-timeout", dest="shutdown_timeout",
                         help="seconds in-flight requests get on SIGTERM "
                              f"(default {d.shutdown_timeout:g})")
+    serve.add_argument("--replay",
+                       help="answer requests that match a recorded exchange (bgmock check "
+                            "--record DIR) with the recorded answer, ids and URLs rewritten "
+                            "to the mock's own (BGMOCK_REPLAY)")
     serve.add_argument("--imaging-processes", dest="imaging_processes",
                        help="worker processes for image work (BGMOCK_IMAGING_PROCESSES; "
                             "default: one per core; 0: threads of the server process)")
@@ -90,6 +94,9 @@ def _parser() -> argparse.ArgumentParser:
     openapi = commands.add_parser("openapi", help="print a provider's OpenAPI 3.1 document")
     openapi.add_argument("provider")
     commands.add_parser("contracts", help="list the contract schemas")
+    # issue 12: `bgmock check` parses its own arguments (bgmock.check.cli; exit 2 is drift there)
+    commands.add_parser("check", add_help=False,
+                        help="run the contract checks against a target (bgmock check --help)")
     return parser
 
 
@@ -98,11 +105,20 @@ def _fail(message: str, status: int) -> int:
     return status
 
 
-def serve(settings: Settings, accounts_from: str = "accounts") -> int:
+def serve(settings: Settings, accounts_from: str = "accounts",
+          replay_from: str = "--replay") -> int:
     """Build the app (which checks the accounts), bind the port, then hand over to uvicorn."""
     from bgmock.server import server
     from bgmock.server.app import create_app
+    from bgmock.server.core.replay import Recording, RecordingError
     from bgmock.server.providers import all_providers
+
+    recording = None
+    if settings.replay:
+        try:
+            recording = Recording.load(settings.replay)
+        except RecordingError as exc:
+            return _fail(f"{replay_from}: {exc}", EXIT_SETTINGS)
 
     known = {p.name for p in all_providers()}
     unknown = sorted(set(settings.accounts) - known)
@@ -110,7 +126,7 @@ def serve(settings: Settings, accounts_from: str = "accounts") -> int:
         return _fail(f"{accounts_from}: accounts.{plain(unknown[0])}: unknown provider "
                      f"(known: {', '.join(sorted(known))})", EXIT_SETTINGS)
     try:
-        app = create_app(settings)
+        app = create_app(settings, recording=recording)
     except ValueError as exc:  # a configured account the provider refuses
         return _fail(f"{accounts_from}: {exc}", EXIT_SETTINGS)
     try:
@@ -137,6 +153,11 @@ def serve(settings: Settings, accounts_from: str = "accounts") -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["check"]:  # issue 12: its own parser and exit statuses
+        from bgmock.check.cli import main as check
+
+        return check(argv[1:])
     args = _parser().parse_args(argv)
     if args.command == "openapi":
         from bgmock import contracts
@@ -160,4 +181,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings, sources = resolve_sources(options)
     except ValueError as exc:
         return _fail(str(exc), EXIT_SETTINGS)
-    return serve(settings, sources.get("accounts", "accounts"))
+    return serve(settings, sources.get("accounts", "accounts"),
+                 sources.get("replay", "--replay"))

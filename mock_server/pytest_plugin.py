@@ -12,6 +12,10 @@ Fixtures:
   test): ``bgmock_server.url("topview")`` -> ``http://127.0.0.1:<port>/topview``.
 - ``bgmock_routes``: a respx router that sends httpx traffic for the real provider hosts
   (``api.topview.ai``) to the in-process mock, so code under test needs no URL change.
+
+Options ``--bgmock-target`` (and ``--bgmock-provider``, ``--bgmock-live-budget``,
+``--bgmock-allow-drift``, ``--bgmock-report``) run the contract checks as tests:
+``pytest --pyargs bgmock.check --bgmock-target=http://127.0.0.1:8080`` (issue 12).
 """
 
 from __future__ import annotations
@@ -61,3 +65,24 @@ def bgmock_routes(bgmock: InProcessMock) -> Iterator[object]:
         for host in hosts:
             router.route(host=host).mock(side_effect=bgmock.transport.handle_request)
         yield router
+
+
+# --- issue 12: the contract checks as tests (pytest --pyargs bgmock.check) -----------------
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    from bgmock.check.pytest_entry import add_options
+
+    add_options(parser)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from bgmock.check.pytest_entry import check_options
+
+    check_options(config)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatus: int,
+                            config: pytest.Config) -> None:
+    from bgmock.check.pytest_entry import summary
+
+    summary(config, terminalreporter.write_line)

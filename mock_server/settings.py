@@ -89,6 +89,9 @@ class CoreSettings:
     webhook_journal_size: int = 1000
     # `bgmock serve`'s image work (D150): worker processes; None: one per core, 0: threads.
     imaging_processes: int | None = None
+    # A recording (``bgmock check --record DIR``) whose answers win where a request matches
+    # one (core/replay.py, D244); None: no replay.
+    replay: str | None = None
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -207,6 +210,7 @@ CHECKS: dict[str, Check] = {
     "webhook_queue": integer(1, 1_000_000),
     "webhook_journal_size": integer(1, 1_000_000),
     "imaging_processes": integer(0, 64, optional=True),
+    "replay": text(4096, optional=True),
 }
 CHECKS.update({f"{provider}_{name}": check for provider, record in PROVIDER_SETTINGS.items()
                for name, check in record.CHECKS.items()})

@@ -35,3 +35,13 @@ def test_no_provider_imports_another() -> None:
         for path in (SERVER / "providers" / provider).rglob("*.py"):
             bad = {n for n in imported(path) if n.startswith(others)}
             assert not bad, f"{provider}/{path.name} imports {sorted(bad)}"
+
+
+def test_check_suite_reaches_targets_only_over_http() -> None:
+    """bgmock.check (issue 12, D220) imports no provider's code and no server internals but
+    the in-process target's ``create_app`` and ``Settings``."""
+    allowed = {"bgmock.server.app", "bgmock.server.app.create_app", "bgmock.server.settings",
+               "bgmock.server.settings.Settings"}
+    for path in (SERVER.parent / "check").rglob("*.py"):
+        bad = {n for n in imported(path) if n.startswith("bgmock.server") and n not in allowed}
+        assert not bad, f"check/{path.name} imports {sorted(bad)}"

@@ -161,15 +161,16 @@ def _wait_ready(container: Container) -> None:
 
 
 @contextmanager
-def running(engine: str, image: str) -> Iterator[Container]:
-    """A fresh detached container on a free port; stopped and removed afterwards, always."""
+def running(engine: str, image: str, *extra: str) -> Iterator[Container]:
+    """A fresh detached container on a free port; stopped and removed afterwards, always.
+    ``extra``: more ``run`` options (a volume, an environment variable)."""
     port = _free_port()
     container = Container(engine, f"bgmock-test-{uuid.uuid4().hex[:12]}", port)
     try:
         # --stop-timeout: containers made through podman's Docker API otherwise get 0 (SIGKILL
         # at once on `docker stop`); 10 is Docker's own default.
         _run(engine, "run", "-d", "--name", container.name, "-e", f"BGMOCK_PORT={port}",
-             "-p", f"{port}:{port}", "--stop-timeout", str(STOP_GRACE), image)
+             "-p", f"{port}:{port}", "--stop-timeout", str(STOP_GRACE), *extra, image)
         _wait_ready(container)
         yield container
     finally:
@@ -300,3 +301,37 @@ def test_stop_is_graceful(engine: str, image: str) -> None:
     assert state.get("ExitCode") == 0, (state, _tail(logs))
     assert took < STOP_GRACE - 2, f"stop took {took:.1f}s: SIGTERM was not handled"
     assert "Finished server process" in logs, _tail(logs)
+
+
+def test_contract_checks_pass_against_the_container(container: Container, tmp_path: Path) -> None:
+    """Issue 12: `bgmock check --target <the container>` - every named check of every provider
+    through the reference clients, no failure and no drift (exit status 0)."""
+    from bgmock.check.cli import main
+
+    out = tmp_path / "drift.json"
+    status = main(["--target", container.base_url, "--report", str(out)])
+    data = json.loads(out.read_text())
+    assert status == 0, [r for r in data["results"] if r["status"] == "fail"] + data["drift"]
+    assert data["summary"]["fail"] == 0 and data["summary"]["drift"] == 0
+    assert data["summary"]["skip"] == 0  # over the wire: every check runs, sockets included
+
+
+def test_the_container_replays_a_recording(engine: str, image: str, tmp_path: Path) -> None:
+    """Issue 12 part 4 in the container: a run recorded in-process (`bgmock check --record`),
+    mounted read-only and served with BGMOCK_REPLAY; the same checks pass over the wire and
+    the answers are the recorded ones."""
+    from bgmock.check.cli import main
+
+    folder = tmp_path / "recorded"
+    assert main(["--provider", "topview", "--record", str(folder)]) == 0
+    with running(engine, image, "-v", f"{folder}:/replay:ro",
+                 "-e", "BGMOCK_REPLAY=/replay") as container:
+        out = tmp_path / "report.json"
+        status = main(["--target", container.base_url, "--provider", "topview",
+                       "--report", str(out)])
+        data = json.loads(out.read_text())
+        assert status == 0, [r for r in data["results"] if r["status"] == "fail"] + data["drift"]
+        with httpx.Client(base_url=container.base_url, timeout=30, trust_env=False) as http:
+            answer = http.get(f"{TV.removesuffix('/v1')}/user/credit/detail", headers=DEMO)
+        assert answer.headers.get("x-bgmock-replayed") == "1", answer.headers
+        _topview("credit_detail", answer)
