@@ -118,6 +118,25 @@ def test_an_idle_socket_is_closed_after_its_idle_time_of_mock_clock(client: Test
     assert client.get("/__admin/websockets").json()["sockets"] == []
 
 
+def test_a_socket_that_never_authenticates_is_closed_at_its_wall_deadline(
+        client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """D207: an unauthenticated socket holds a connection slot for ``auth_seconds`` of wall time
+    at most, whatever the mock clock does (pings do not count: they need no login)."""
+    from tests.fake_providers import SessionRules
+
+    monkeypatch.setattr(SessionRules, "auth_seconds", 0.3)
+    with client.websocket_connect("/wsession/v1") as ws:
+        ws.send_json([{"taskType": "ping"}])
+        assert ws.receive_json()["data"][0]["pong"] is True
+        assert closed_with(ws) == 1008
+    with client.websocket_connect("/wsession/v1") as ws:
+        login(ws)
+        time.sleep(0.6)  # past the deadline (wall time is what this rule is about)
+        ws.send_json([{"taskType": "ping"}])
+        assert ws.receive_json()["data"][0]["pong"] is True
+    assert client.get("/__admin/websockets").json()["sockets"] == []
+
+
 def test_a_dropped_socket_s_answer_is_delivered_on_resume(client: TestClient) -> None:
     client.post("/__admin/faults", json={"provider": "wsession", "operation": "echo",
                                          "fault": "drop", "count": 1})

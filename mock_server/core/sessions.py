@@ -60,6 +60,10 @@ class SocketRules:
     resume_seconds: float = 0.0
     # Frames of one connection handled at once; more wait to be read.
     max_inflight: int = 32
+    # Wall seconds a socket may stay open without an authenticated session (None: no limit);
+    # then it is closed with 1008. Wall time, like the header timeout: an open socket holds a
+    # connection slot whatever the mock clock does (D207).
+    auth_seconds: float | None = None
 
     def resume(self, params: Any) -> Resume | None:
         """The session a message (parsed JSON) asks to resume, if any."""

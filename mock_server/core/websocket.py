@@ -76,6 +76,7 @@ class Connection:
     _send_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _room: asyncio.Event = field(default_factory=asyncio.Event)
     _idle_timeline: Any = None
+    _auth_close: asyncio.Future[None] | None = None  # kept so the close is not collected
 
     def touch(self) -> None:
         self.last = self.engine.clock.now()
@@ -156,6 +157,14 @@ def _idle_check(ref: weakref.ref[Connection]) -> asyncio.Future[None] | None:
     return connection.idle_check() if connection is not None else None
 
 
+def _auth_check(ref: weakref.ref[Connection]) -> None:
+    """A socket that has not authenticated by its deadline is closed (D207)."""
+    connection = ref()
+    if connection is not None and connection.open and connection.session.key is None:
+        connection._auth_close = asyncio.ensure_future(
+            connection.close(1008, "authentication timeout"))
+
+
 async def _handle(dispatcher: Dispatcher, connection: Connection, message: dict[str, Any],
                   limit: int, headers: Any, query: Any, path: str) -> None:
     try:
@@ -219,6 +228,9 @@ async def serve(dispatcher: Dispatcher | None, scope: Scope, receive: Receive,
                             opened=now)
     hub.connections[connection.id] = connection
     connection.touch()
+    if rules.auth_seconds is not None:
+        asyncio.get_running_loop().call_later(rules.auth_seconds, _auth_check,
+                                               weakref.ref(connection))
     headers, query = headers_of(websocket), query_of(websocket)
     path = scope.get("bgmock.path", scope["path"])
     try:

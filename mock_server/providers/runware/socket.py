@@ -25,6 +25,7 @@ MAX_ID = 64  # characters of a session id or key the resume hook looks at
 
 class RunwareSocket(SocketRules):
     idle_seconds = 120.0           # R3: "closes the connection 120 s after the last message"
+    auth_seconds = 30.0            # D207: an unauthenticated socket holds a slot 30 wall s at most
     resume_seconds = 120.0         # R3: "undelivered results are buffered 120 s"
     max_frame_bytes = 30 * MiB     # R4
     max_inflight = 32              # D200: the SDK sends up to 15 requests at once
