@@ -10,6 +10,8 @@ which runs every test using it once per mode in :data:`MODES`.
 from __future__ import annotations
 
 import contextlib
+import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
@@ -104,6 +106,30 @@ def target_fixture(kind: type[T], name: str) -> Callable[..., Iterator[T]]:
             yield kind(request.param, http, controls, controls.engine)
 
     return fixture
+
+
+@contextlib.contextmanager
+def served(mock: Any) -> Iterator[str]:
+    """``mock`` (an app from ``create_app``) on a free loopback port with `bgmock serve`'s
+    protocol and limits, uvicorn in a thread; yields ``host:port``."""
+    from bgmock.server import server as serving
+    from bgmock.server.settings import Settings
+    from bgmock.server.testing import free_port
+
+    config = serving.config(mock, Settings(log_level="warning"))
+    config.host, config.port, config.lifespan = "127.0.0.1", free_port(), "off"
+    uv = serving.Server(config, mock.state.engine)
+    thread = threading.Thread(target=uv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not uv.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.01)
+    try:
+        yield f"127.0.0.1:{config.port}"
+    finally:
+        uv.should_exit = True
+        thread.join(5)
 
 
 # --- recording clients: which operation a request was, which answer came back -----------

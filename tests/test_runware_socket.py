@@ -10,18 +10,14 @@ import base64
 import io
 import json
 import re
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-from bgmock.server import server as serving
 from bgmock.server.app import create_app
 from bgmock.server.settings import Settings
-from bgmock.server.testing import free_port
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -31,6 +27,7 @@ from websockets.exceptions import ConnectionClosedError, ConnectionClosedOK
 from websockets.sync.client import connect
 
 from bgmock import contracts
+from tests.harness import served
 
 KEY = "runware-demo-key"
 AUTH = [{"taskType": "authentication", "apiKey": KEY}]
@@ -295,19 +292,8 @@ def test_rest_and_websocket_answer_the_same_tasks_alike(client: TestClient,
 @pytest.fixture(scope="module")
 def wire() -> Iterator[str]:
     """The mock on a real socket with `bgmock serve`'s protocol and limits."""
-    mock = create_app(SETTINGS)
-    config = serving.config(mock, Settings(log_level="warning"))
-    config.host, config.port, config.lifespan = "127.0.0.1", free_port(), "off"
-    uv = serving.Server(config, mock.state.engine)
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not uv.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    yield f"127.0.0.1:{config.port}"
-    uv.should_exit = True
-    thread.join(5)
+    with served(create_app(SETTINGS)) as address:
+        yield address
 
 
 def test_over_the_wire_auth_ping_and_a_removal(wire: str) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
-import threading
 import time
 import weakref
 from collections.abc import Iterator
@@ -25,7 +24,6 @@ from bgmock.server.core.sessions import ParkedFrames, Resume, Session, SocketRul
 from bgmock.server.core.timeline import Timeline
 from bgmock.server.providers import all_providers
 from bgmock.server.settings import Settings
-from bgmock.server.testing import free_port
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
@@ -34,6 +32,7 @@ from websockets.exceptions import ConnectionClosedError
 from websockets.sync.client import connect
 
 from tests.fake_providers import SECRET, fake_providers
+from tests.harness import served
 
 SETTINGS = Settings(clock="virtual", seed=5, max_image_bytes=4096)
 LOGIN = [{"taskType": "login", "apiKey": SECRET}]
@@ -322,19 +321,8 @@ def test_the_server_takes_frames_as_large_as_the_largest_route() -> None:
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
     """The fake providers served over a real socket (`bgmock serve`'s protocol and limits)."""
-    mock = app()
-    config = serving.config(mock, Settings(log_level="warning"))
-    config.host, config.port, config.lifespan = "127.0.0.1", free_port(), "off"
-    uv = serving.Server(config, mock.state.engine)
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not uv.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    yield f"ws://127.0.0.1:{config.port}"
-    uv.should_exit = True
-    thread.join(5)
+    with served(app()) as address:
+        yield f"ws://{address}"
 
 
 def test_over_the_wire_a_drop_is_an_error_close_and_resume_works(server: str) -> None:
